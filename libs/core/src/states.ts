@@ -1,0 +1,67 @@
+/** Run states, defined once: the Postgres enum, the TS types and the REST shapes all derive from these lists. */
+
+export const STATE_TYPES = [
+  "SCHEDULED",
+  "PENDING",
+  "RUNNING",
+  "COMPLETED",
+  "FAILED",
+  "CANCELLED",
+  "CANCELLING",
+  "CRASHED",
+  "PAUSED",
+] as const;
+export type StateType = (typeof STATE_TYPES)[number];
+
+/** Each state name belongs to exactly one state type (Prefect's naming). */
+export const STATE_NAME_TYPES = {
+  Scheduled: "SCHEDULED",
+  Late: "SCHEDULED",
+  AwaitingRetry: "SCHEDULED",
+  AwaitingConcurrencySlot: "SCHEDULED",
+  Pending: "PENDING",
+  Running: "RUNNING",
+  Retrying: "RUNNING",
+  Completed: "COMPLETED",
+  Cached: "COMPLETED",
+  Failed: "FAILED",
+  TimedOut: "FAILED",
+  Cancelled: "CANCELLED",
+  Cancelling: "CANCELLING",
+  Crashed: "CRASHED",
+  Paused: "PAUSED",
+} as const satisfies Record<string, StateType>;
+export type StateName = keyof typeof STATE_NAME_TYPES;
+export const STATE_NAMES = Object.keys(STATE_NAME_TYPES) as StateName[];
+
+export const TERMINAL_STATE_TYPES: readonly StateType[] = ["COMPLETED", "FAILED", "CANCELLED", "CRASHED"];
+
+export function stateTypeOf(name: StateName): StateType {
+  return STATE_NAME_TYPES[name];
+}
+
+export function isTerminal(type: StateType): boolean {
+  switch (type) {
+    case "COMPLETED":
+    case "FAILED":
+    case "CANCELLED":
+    case "CRASHED":
+      return true;
+    case "SCHEDULED":
+    case "PENDING":
+    case "RUNNING":
+    case "CANCELLING":
+    case "PAUSED":
+      return false;
+    default:
+      return assertNever(type);
+  }
+}
+
+export function isStateName(value: string): value is StateName {
+  return Object.hasOwn(STATE_NAME_TYPES, value);
+}
+
+export function assertNever(value: never): never {
+  throw new Error(`Unexpected value: ${String(value)}`);
+}

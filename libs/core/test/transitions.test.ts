@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { MonotonicClock, type StatePoint, shouldApplyState } from "../src/index.js";
+
+const at = (ms: number) => new Date(Date.UTC(2024, 0, 1) + ms).toISOString();
+const point = (type: StatePoint["type"], ms: number, id = `${type}-${ms}`): StatePoint => ({
+  type,
+  timestamp: at(ms),
+  id,
+});
+
+describe("shouldApplyState", () => {
+  it("applies the first state", () => {
+    expect(shouldApplyState(null, point("SCHEDULED", 0))).toBe(true);
+    expect(shouldApplyState(null, point("COMPLETED", 0))).toBe(true);
+  });
+
+  it("applies a newer state", () => {
+    expect(shouldApplyState(point("PENDING", 0), point("RUNNING", 1))).toBe(true);
+  });
+
+  it("ignores a duplicate delivery (same id)", () => {
+    const running = point("RUNNING", 5, "s1");
+    expect(shouldApplyState(running, running)).toBe(false);
+    expect(shouldApplyState(running, { ...running, timestamp: at(6) })).toBe(false);
+  });
+
+  it("ignores a stale state (older or same timestamp)", () => {
+    expect(shouldApplyState(point("RUNNING", 10), point("PENDING", 9))).toBe(false);
+    expect(shouldApplyState(point("RUNNING", 10), point("PENDING", 10))).toBe(false);
+  });
+
+  it("keeps a terminal state final", () => {
+    for (const type of ["COMPLETED", "FAILED", "CANCELLED", "CRASHED"] as const) {
+      expect(shouldApplyState(point(type, 10), point("RUNNING", 11))).toBe(false);
+      expect(shouldApplyState(point(type, 10), point("SCHEDULED", 20))).toBe(false);
+    }
+  });
+
+  it("lets a forced transition leave a terminal state (explicit retry), but not replay old ones", () => {
+    expect(shouldApplyState(point("FAILED", 10), { ...point("SCHEDULED", 11), force: true })).toBe(true);
+    expect(shouldApplyState(point("FAILED", 10), { ...point("SCHEDULED", 9), force: true })).toBe(false);
+    expect(shouldApplyState(point("FAILED", 10, "x"), { ...point("SCHEDULED", 11, "x"), force: true })).toBe(false);
+  });
+
+  it("compares instants, not strings", () => {
+    const current = { type: "RUNNING" as const, timestamp: "2024-01-01T00:00:00.500Z" };
+    expect(shouldApplyState(current, { type: "COMPLETED", timestamp: "2024-01-01T01:00:00+01:00" })).toBe(false);
+    expect(shouldApplyState(current, { type: "COMPLETED", timestamp: "2024-01-01T00:00:00.6Z" })).toBe(true);
+  });
+});
+
+describe("MonotonicClock", () => {
+  it("gives strictly increasing timestamps when the clock stands still", () => {
+    const frozen = Date.UTC(2024, 0, 1);
+    const clock = new MonotonicClock(() => frozen);
+    const stamps = Array.from({ length: 5 }, () => clock.nextIso());
+    expect(stamps[0]).toBe(new Date(frozen).toISOString());
+    for (let i = 1; i < stamps.length; i++) {
+      expect(Date.parse(stamps[i] as string)).toBe(Date.parse(stamps[i - 1] as string) + 1);
+    }
+  });
+
+  it("never goes backwards when the clock does, and follows it forward again", () => {
+    let now = 1_000_000;
+    const clock = new MonotonicClock(() => now);
+    const first = Date.parse(clock.nextIso());
+    now -= 5000;
+    const second = Date.parse(clock.nextIso());
+    expect(second).toBe(first + 1);
+    now = 2_000_000;
+    expect(Date.parse(clock.nextIso())).toBe(2_000_000);
+  });
+
+  it("makes each successive state of a run apply", () => {
+    const clock = new MonotonicClock(() => 0);
+    let current: StatePoint | null = null;
+    for (const type of ["SCHEDULED", "PENDING", "RUNNING", "COMPLETED"] as const) {
+      const next = { type, timestamp: clock.nextIso() };
+      expect(shouldApplyState(current, next)).toBe(true);
+      current = next;
+    }
+  });
+});

@@ -1,0 +1,13 @@
+export { createDatabase, type Database, type DatabaseOptions, type Schema, type SluiceDb } from "./client.js";
+export { databaseNameOf, redactUrl, withDatabaseName } from "./database-url.js";
+export * from "./drop-database.js";
+export { ensureDatabase } from "./ensure-database.js";
+export { isDataError, pgErrorCode } from "./errors.js";
+export { type ListLogsOptions, listLogs } from "./logs.js";
+export { MIGRATIONS_FOLDER, migrateDatabase } from "./migrate.js";
+export type { DbHandle } from "./queryable.js";
+export { recordEvents } from "./record-events.js";
+export { getFlowRun, getFlowRunStates, getTaskRun, getTaskRunStates, listFlowRuns, listTaskRuns } from "./runs.js";
+export * as schema from "./schema.js";
+export * from "./schema.js";
+export { getCacheEntry } from "./task-cache.js";

@@ -1,0 +1,14 @@
+/** Serialises rows into the single jsonb parameter the batch statements read with jsonb_to_recordset. */
+
+/** NUL, and lone UTF-16 surrogates, are valid in JS strings but rejected by Postgres text and jsonb. */
+const UNSTORABLE = /\\u0000|\\ud[89a-f]/i;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+export function toJsonParam(rows: readonly object[]): string {
+  const json = JSON.stringify(rows);
+  // Fast path: almost no batch contains them; only then pay for a replacer pass.
+  if (!UNSTORABLE.test(json)) return json;
+  return JSON.stringify(rows, (_key, value: unknown) =>
+    typeof value === "string" ? value.replaceAll("\u0000", "").replace(LONE_SURROGATE, "\uFFFD") : value,
+  );
+}

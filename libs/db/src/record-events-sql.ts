@@ -1,0 +1,214 @@
+/**
+ * The statements of the batch writer. Each one takes the whole batch (of one kind of row) as a
+ * single jsonb parameter read with jsonb_to_recordset, so a batch costs the same handful of
+ * statements whatever its size, and each is prepared once per connection.
+ */
+import { TERMINAL_STATE_TYPES } from "@sluice/core";
+
+const TERMINAL = `'{${TERMINAL_STATE_TYPES.join(",")}}'::state_type[]`;
+
+export const INSERT_FLOWS = `
+INSERT INTO flows (id, name, created, updated)
+SELECT t.id, t.name, t.created, t.created
+FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, name text, created timestamptz)
+ON CONFLICT DO NOTHING`;
+
+/** flow_id is the id of the flow row with the event's flow name, whichever process created it. */
+export const INSERT_FLOW_RUNS = `
+INSERT INTO flow_runs (id, name, flow_id, deployment_id, parent_task_run_id, parameters, tags,
+  expected_start_time, work_pool_name, work_queue_name, created, updated)
+SELECT t.id, t.name, f.id, t.deployment_id, t.parent_task_run_id, coalesce(t.parameters, '{}'),
+  coalesce(t.tags, '{}'), t.expected_start_time, t.work_pool_name, t.work_queue_name, t.created, t.created
+FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, name text, flow_name text, deployment_id uuid,
+  parent_task_run_id uuid, parameters jsonb, tags text[], expected_start_time timestamptz,
+  work_pool_name text, work_queue_name text, created timestamptz)
+JOIN flows f ON f.name = t.flow_name
+ON CONFLICT (id) DO NOTHING`;
+
+export const INSERT_TASK_RUNS = `
+INSERT INTO task_runs (id, name, flow_run_id, task_key, dynamic_key, cache_key, cache_expiration, tags,
+  task_inputs, expected_start_time, created, updated)
+SELECT t.id, t.name, t.flow_run_id, t.task_key, t.dynamic_key, t.cache_key, t.cache_expiration,
+  coalesce(t.tags, '{}'), coalesce(t.task_inputs, '{}'), t.expected_start_time, t.created, t.created
+FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, name text, flow_run_id uuid, task_key text,
+  dynamic_key text, cache_key text, cache_expiration timestamptz, tags text[], task_inputs jsonb,
+  expected_start_time timestamptz, created timestamptz)
+ON CONFLICT (id) DO NOTHING`;
+
+export interface RunTables {
+  /** Statement-name suffix. */
+  kind: "flow_run" | "task_run";
+  runs: "flow_runs" | "task_runs";
+  history: "flow_run_states" | "task_run_states";
+  runIdColumn: "flow_run_id" | "task_run_id";
+}
+
+export const FLOW_RUN_TABLES: RunTables = {
+  kind: "flow_run",
+  runs: "flow_runs",
+  history: "flow_run_states",
+  runIdColumn: "flow_run_id",
+};
+export const TASK_RUN_TABLES: RunTables = {
+  kind: "task_run",
+  runs: "task_runs",
+  history: "task_run_states",
+  runIdColumn: "task_run_id",
+};
+
+export function insertStatesSql({ history, runIdColumn }: RunTables): string {
+  return `
+INSERT INTO ${history} (id, ${runIdColumn}, type, name, timestamp, message, data, run_count, scheduled_time, force)
+SELECT t.id, t.run_id, t.type, t.name, t.timestamp, t.message, t.data, coalesce(t.run_count, 0),
+  t.scheduled_time, coalesce(t.force, false)
+FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, run_id uuid, type state_type, name text,
+  timestamp timestamptz, message text, data jsonb, run_count integer, scheduled_time timestamptz, force boolean)
+ON CONFLICT (id) DO NOTHING`;
+}
+
+/**
+ * Locks the run rows about to be updated, in id order (so two recorders never deadlock), before
+ * the apply statement runs: that statement then starts with a snapshot that includes every state
+ * another transaction committed for these runs while we waited.
+ */
+export function lockRunsSql({ runs }: RunTables): string {
+  return `SELECT 1 FROM ${runs} WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`;
+}
+
+/**
+ * Sets the current state of the given runs from their state history. It is `shouldApplyState`
+ * of @sluice/core folded over the states newer than the run's current one, in timestamp order:
+ *
+ * - a stale state (not newer than the current one) or a duplicate (same id) changes nothing;
+ * - a terminal state is final: after it only a forced state applies;
+ * - the last forced state always applies (it is newer than anything before it), then the
+ *   states after it apply in order up to and including the first terminal one.
+ *
+ * So the result is: among the candidate states from the last forced one on (all of them when none
+ * is forced and the current state is not terminal), the earliest terminal state, or else the
+ * newest. States of the same run with the same timestamp count once (the lowest id).
+ *
+ * Working from the history rather than only from this batch's events makes the rule hold for a
+ * state that arrived before its run row: the row's creation applies the history it finds.
+ * Timing comes from the whole history too, through the same rule folded from the first state:
+ * start_time is the first RUNNING, total_run_time the seconds spent RUNNING (each RUNNING state up
+ * to the next one), ignoring states the rule rejects (an unforced state after a terminal one).
+ *
+ * Rows whose state and timing would not change are not written, so replays leave rows untouched.
+ */
+export function applyStatesSql({ runs, history, runIdColumn }: RunTables): string {
+  return `
+WITH target AS (
+  SELECT id, state_type, state_timestamp FROM ${runs} WHERE id = ANY($1::uuid[])
+),
+history AS (
+  SELECT DISTINCT ON (h.${runIdColumn}, h.timestamp)
+    h.${runIdColumn} AS run_id, h.id, h.type, h.name, h.timestamp, h.message, h.data, h.run_count,
+    h.scheduled_time, h.force
+  FROM ${history} h
+  WHERE h.${runIdColumn} = ANY($1::uuid[])
+  ORDER BY h.${runIdColumn}, h.timestamp, h.id
+),
+-- The run's timeline: the history states that folding the rule from the first one would apply
+-- (a state after a terminal one counts only if forced; a forced one opens a new segment).
+segmented AS (
+  SELECT run_id, type, timestamp, force,
+    count(*) FILTER (WHERE force) OVER (PARTITION BY run_id ORDER BY timestamp ROWS UNBOUNDED PRECEDING) AS segment
+  FROM history
+),
+timeline AS (
+  SELECT run_id, type, timestamp FROM (
+    SELECT s.*,
+      count(*) FILTER (WHERE type = ANY (${TERMINAL})) OVER (
+        PARTITION BY run_id, segment ORDER BY timestamp ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+      ) AS terminal_before
+    FROM segmented s
+  ) x
+  WHERE terminal_before = 0
+),
+timing AS (
+  SELECT s.run_id,
+    min(s.timestamp) FILTER (WHERE s.type = 'RUNNING') AS start_time,
+    coalesce(
+      sum(extract(epoch FROM s.next_timestamp - s.timestamp)) FILTER (WHERE s.type = 'RUNNING'), 0
+    )::double precision AS total_run_time
+  FROM (
+    SELECT run_id, type, timestamp, lead(timestamp) OVER (PARTITION BY run_id ORDER BY timestamp) AS next_timestamp
+    FROM timeline
+  ) s
+  GROUP BY s.run_id
+),
+candidates AS (
+  SELECT h.*, r.state_type AS current_type,
+    max(h.timestamp) FILTER (WHERE h.force) OVER (PARTITION BY h.run_id) AS forced_timestamp
+  FROM history h JOIN target r ON r.id = h.run_id
+  WHERE r.state_timestamp IS NULL OR h.timestamp > r.state_timestamp
+),
+final AS (
+  SELECT DISTINCT ON (c.run_id) c.*
+  FROM candidates c
+  WHERE CASE
+    WHEN c.forced_timestamp IS NOT NULL THEN c.timestamp >= c.forced_timestamp
+    ELSE c.current_type IS NULL OR NOT (c.current_type = ANY (${TERMINAL}))
+  END
+  ORDER BY c.run_id,
+    c.type = ANY (${TERMINAL}) DESC,
+    CASE WHEN c.type = ANY (${TERMINAL}) THEN c.timestamp END ASC,
+    c.timestamp DESC
+),
+changes AS (
+  SELECT r.id, f.id AS state_id, f.type, f.name, f.timestamp, f.message, f.data, f.run_count,
+    f.scheduled_time, t.start_time, t.total_run_time
+  FROM target r
+  LEFT JOIN final f ON f.run_id = r.id
+  LEFT JOIN timing t ON t.run_id = r.id
+)
+UPDATE ${runs} AS r SET
+  state_id = CASE WHEN c.state_id IS NULL THEN r.state_id ELSE c.state_id END,
+  state_type = CASE WHEN c.state_id IS NULL THEN r.state_type ELSE c.type END,
+  state_name = CASE WHEN c.state_id IS NULL THEN r.state_name ELSE c.name END,
+  state_timestamp = CASE WHEN c.state_id IS NULL THEN r.state_timestamp ELSE c.timestamp END,
+  state_message = CASE WHEN c.state_id IS NULL THEN r.state_message ELSE c.message END,
+  run_count = CASE WHEN c.state_id IS NULL THEN r.run_count ELSE c.run_count END,
+  end_time = CASE
+    WHEN c.state_id IS NULL THEN r.end_time
+    WHEN c.type = ANY (${TERMINAL}) THEN c.timestamp
+    ELSE NULL END,
+  next_scheduled_start_time = CASE
+    WHEN c.state_id IS NULL THEN r.next_scheduled_start_time
+    WHEN c.type = 'SCHEDULED' THEN coalesce(c.scheduled_time, c.timestamp)
+    ELSE NULL END,
+  result = CASE
+    WHEN c.state_id IS NULL THEN r.result
+    WHEN c.type = 'COMPLETED' THEN c.data
+    ELSE NULL END,
+  start_time = least(r.start_time, c.start_time),
+  total_run_time = coalesce(c.total_run_time, r.total_run_time),
+  updated = now()
+FROM changes c
+WHERE r.id = c.id
+  AND (c.state_id IS NOT NULL
+    OR r.start_time IS DISTINCT FROM least(r.start_time, c.start_time)
+    OR r.total_run_time IS DISTINCT FROM coalesce(c.total_run_time, r.total_run_time))`;
+}
+
+export const INSERT_LOGS = `
+INSERT INTO logs (id, flow_run_id, task_run_id, name, level, message, timestamp)
+SELECT t.id, t.flow_run_id, t.task_run_id, t.name, t.level, t.message, t.timestamp
+FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, flow_run_id uuid, task_run_id uuid, name text,
+  level integer, message text, timestamp timestamptz)
+ON CONFLICT (id) DO NOTHING`;
+
+/** A newer entry (by the time it was cached) replaces an older one under the same key. */
+export const UPSERT_TASK_CACHE = `
+INSERT INTO task_cache (cache_key, task_run_id, result, expires_at, created)
+SELECT DISTINCT ON (t.cache_key) t.cache_key, t.task_run_id, t.result, t.expires_at, t.created
+FROM jsonb_to_recordset($1::jsonb) AS t(cache_key text, task_run_id uuid, result jsonb,
+  expires_at timestamptz, created timestamptz)
+ORDER BY t.cache_key, t.created DESC, t.task_run_id DESC
+ON CONFLICT (cache_key) DO UPDATE SET
+  task_run_id = excluded.task_run_id,
+  result = excluded.result,
+  expires_at = excluded.expires_at,
+  created = excluded.created
+WHERE task_cache.created < excluded.created`;

@@ -1,0 +1,213 @@
+/**
+ * The batch writer: records a batch of run events in one transaction with a handful of multi-row
+ * statements, whatever the batch size. Idempotent (every row is keyed by an id the event carries),
+ * order-insensitive (states apply by timestamp, through `shouldApplyState`'s rule) and never fails
+ * because a referenced row is missing.
+ *
+ * Order within a batch: flows, then flow and task run rows, then state history, then current
+ * states, then logs and cache entries. A state whose run row is not there yet is kept in the
+ * history and applied when the row arrives (in this batch or a later one).
+ */
+import {
+  type CacheEntryEvent,
+  type FlowRunCreatedEvent,
+  LOG_LEVEL_NUMBERS,
+  type LogEvent,
+  type RunEvent,
+  type StateEvent,
+  type TaskRunCreatedEvent,
+} from "@sluice/core";
+import type pg from "pg";
+import { toJsonParam } from "./json-param.js";
+import { type DbHandle, withTransaction } from "./queryable.js";
+import {
+  applyStatesSql,
+  FLOW_RUN_TABLES,
+  INSERT_FLOW_RUNS,
+  INSERT_FLOWS,
+  INSERT_LOGS,
+  INSERT_TASK_RUNS,
+  insertStatesSql,
+  lockRunsSql,
+  type RunTables,
+  TASK_RUN_TABLES,
+  UPSERT_TASK_CACHE,
+} from "./record-events-sql.js";
+
+/** Events of one batch, by what they write. */
+interface Partitioned {
+  flowRuns: FlowRunCreatedEvent[];
+  taskRuns: TaskRunCreatedEvent[];
+  flowRunStates: StateEvent[];
+  taskRunStates: StateEvent[];
+  logs: LogEvent[];
+  cacheEntries: CacheEntryEvent[];
+}
+
+/**
+ * Writes a batch of events in one transaction. Replaying a batch (or any part of it, in any
+ * order) leaves the same rows. Events of an unknown kind are skipped.
+ */
+export async function recordEvents(handle: DbHandle, events: readonly RunEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const batch = partition(events);
+  await withTransaction(handle, async (client) => {
+    if (batch.flowRuns.length > 0) {
+      await run(client, "sluice_insert_flows", INSERT_FLOWS, toJsonParam(batch.flowRuns.map(flowRow)));
+      await run(client, "sluice_insert_flow_runs", INSERT_FLOW_RUNS, toJsonParam(batch.flowRuns.map(flowRunRow)));
+    }
+    if (batch.taskRuns.length > 0) {
+      await run(client, "sluice_insert_task_runs", INSERT_TASK_RUNS, toJsonParam(batch.taskRuns.map(taskRunRow)));
+    }
+    await recordStates(
+      client,
+      FLOW_RUN_TABLES,
+      batch.flowRunStates,
+      batch.flowRuns.map((e) => e.flowRun.id),
+    );
+    await recordStates(
+      client,
+      TASK_RUN_TABLES,
+      batch.taskRunStates,
+      batch.taskRuns.map((e) => e.taskRun.id),
+    );
+    if (batch.logs.length > 0) {
+      await run(client, "sluice_insert_logs", INSERT_LOGS, toJsonParam(batch.logs.map(logRow)));
+    }
+    if (batch.cacheEntries.length > 0) {
+      await run(client, "sluice_upsert_task_cache", UPSERT_TASK_CACHE, toJsonParam(batch.cacheEntries.map(cacheRow)));
+    }
+  });
+}
+
+/** Inserts the state history, then re-derives the current state of every run the batch touched. */
+async function recordStates(
+  client: pg.ClientBase,
+  tables: RunTables,
+  states: StateEvent[],
+  createdRunIds: string[],
+): Promise<void> {
+  if (states.length > 0) {
+    await run(
+      client,
+      `sluice_insert_${tables.kind}_states`,
+      insertStatesSql(tables),
+      toJsonParam(states.map(stateRow)),
+    );
+  }
+  const runIds = [...new Set([...states.map((s) => s.runId), ...createdRunIds])].sort();
+  if (runIds.length === 0) return;
+  await run(client, `sluice_lock_${tables.kind}s`, lockRunsSql(tables), runIds);
+  await run(client, `sluice_apply_${tables.kind}_states`, applyStatesSql(tables), runIds);
+}
+
+async function run(client: pg.ClientBase, name: string, text: string, param: unknown): Promise<void> {
+  await client.query({ name, text, values: [param] });
+}
+
+function partition(events: readonly RunEvent[]): Partitioned {
+  const batch: Partitioned = {
+    flowRuns: [],
+    taskRuns: [],
+    flowRunStates: [],
+    taskRunStates: [],
+    logs: [],
+    cacheEntries: [],
+  };
+  for (const event of events) {
+    switch (event.kind) {
+      case "flow_run_created":
+        batch.flowRuns.push(event);
+        break;
+      case "task_run_created":
+        batch.taskRuns.push(event);
+        break;
+      case "state":
+        (event.runKind === "flow_run" ? batch.flowRunStates : batch.taskRunStates).push(event);
+        break;
+      case "log":
+        batch.logs.push(event);
+        break;
+      case "cache_entry":
+        batch.cacheEntries.push(event);
+        break;
+      default:
+        // An event kind from a newer producer: nothing here knows where it belongs.
+        break;
+    }
+  }
+  return batch;
+}
+
+function flowRow(event: FlowRunCreatedEvent) {
+  return { id: event.flowRun.flowId, name: event.flowRun.flowName, created: event.timestamp };
+}
+
+function flowRunRow({ flowRun, timestamp }: FlowRunCreatedEvent) {
+  return {
+    id: flowRun.id,
+    name: flowRun.name,
+    flow_name: flowRun.flowName,
+    deployment_id: flowRun.deploymentId,
+    parent_task_run_id: flowRun.parentTaskRunId,
+    parameters: flowRun.parameters,
+    tags: flowRun.tags,
+    expected_start_time: flowRun.expectedStartTime,
+    work_pool_name: flowRun.workPoolName,
+    work_queue_name: flowRun.workQueueName,
+    created: timestamp,
+  };
+}
+
+function taskRunRow({ taskRun, timestamp }: TaskRunCreatedEvent) {
+  return {
+    id: taskRun.id,
+    name: taskRun.name,
+    flow_run_id: taskRun.flowRunId,
+    task_key: taskRun.taskKey,
+    dynamic_key: taskRun.dynamicKey,
+    cache_key: taskRun.cacheKey,
+    cache_expiration: taskRun.cacheExpiration,
+    tags: taskRun.tags,
+    task_inputs: taskRun.taskInputs,
+    expected_start_time: taskRun.expectedStartTime,
+    created: timestamp,
+  };
+}
+
+function stateRow(event: StateEvent) {
+  return {
+    id: event.id,
+    run_id: event.runId,
+    type: event.type,
+    name: event.name,
+    timestamp: event.timestamp,
+    message: event.message,
+    data: event.data,
+    run_count: event.runCount,
+    scheduled_time: event.scheduledTime,
+    force: event.force,
+  };
+}
+
+function logRow(event: LogEvent) {
+  return {
+    id: event.id,
+    flow_run_id: event.flowRunId,
+    task_run_id: event.taskRunId,
+    name: event.name,
+    level: LOG_LEVEL_NUMBERS[event.level] ?? (typeof event.level === "number" ? event.level : LOG_LEVEL_NUMBERS.INFO),
+    message: event.message,
+    timestamp: event.timestamp,
+  };
+}
+
+function cacheRow(event: CacheEntryEvent) {
+  return {
+    cache_key: event.cacheKey,
+    task_run_id: event.taskRunId,
+    result: event.result,
+    expires_at: event.expiresAt,
+    created: event.timestamp,
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * The Postgres schema (drizzle). Migrations in ../migrations are generated from this file by
+ * drizzle-kit (`npm run db:generate`) and never edited by hand.
+ *
+ * There are deliberately no foreign keys from state history or logs to runs: events reach the
+ * recorder in any order and may be replayed, and writing them must never fail because a row they
+ * refer to has not arrived yet.
+ */
+import { STATE_TYPES } from "@sluice/core";
+import { sql } from "drizzle-orm";
+import {
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+export const stateType = pgEnum("state_type", STATE_TYPES);
+
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+const created = () => timestamptz("created").notNull().defaultNow();
+const updated = () => timestamptz("updated").notNull().defaultNow();
+const tags = () => text("tags").array().notNull().default(sql`'{}'::text[]`);
+const jsonObject = (name: string) => jsonb(name).$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`);
+
+/** The current-state columns shared by flow runs and task runs (a copy of the newest applied state). */
+const currentState = () => ({
+  stateId: uuid("state_id"),
+  stateType: stateType("state_type"),
+  stateName: text("state_name"),
+  stateTimestamp: timestamptz("state_timestamp"),
+  stateMessage: text("state_message"),
+});
+
+/** Run timing columns shared by flow runs and task runs. */
+const runTiming = () => ({
+  expectedStartTime: timestamptz("expected_start_time"),
+  /** When the run is due, while its current state is SCHEDULED. */
+  nextScheduledStartTime: timestamptz("next_scheduled_start_time"),
+  startTime: timestamptz("start_time"),
+  endTime: timestamptz("end_time"),
+  /** Seconds spent RUNNING, summed over attempts. */
+  totalRunTime: doublePrecision("total_run_time").notNull().default(0),
+  runCount: integer("run_count").notNull().default(0),
+});
+
+/** A state history table's columns (one row per transition, id = the state's id from the event). */
+const stateHistoryColumns = () => ({
+  type: stateType("type").notNull(),
+  name: text("name").notNull(),
+  timestamp: timestamptz("timestamp").notNull(),
+  message: text("message"),
+  /** COMPLETED: the result; FAILED/CRASHED: error details. */
+  data: jsonb("data"),
+  runCount: integer("run_count").notNull().default(0),
+  /** For SCHEDULED states: when the run is due. */
+  scheduledTime: timestamptz("scheduled_time"),
+  /** The transition overrode the "terminal is final" rule (explicit retry). */
+  force: boolean("force").notNull().default(false),
+  created: created(),
+});
+
+export const flows = pgTable("flows", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  name: text("name").notNull().unique(),
+  created: created(),
+  updated: updated(),
+});
+
+export const flowRuns = pgTable(
+  "flow_runs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    flowId: uuid("flow_id").notNull(),
+    deploymentId: uuid("deployment_id"),
+    parentTaskRunId: uuid("parent_task_run_id"),
+    parameters: jsonObject("parameters"),
+    tags: tags(),
+    ...runTiming(),
+    ...currentState(),
+    workPoolName: text("work_pool_name"),
+    workQueueName: text("work_queue_name"),
+    result: jsonb("result"),
+    created: created(),
+    updated: updated(),
+  },
+  (t) => [
+    index("flow_runs_flow_id_idx").on(t.flowId),
+    index("flow_runs_state_type_idx").on(t.stateType),
+    index("flow_runs_expected_start_time_idx").on(t.expectedStartTime.desc()),
+    index("flow_runs_parent_task_run_id_idx").on(t.parentTaskRunId),
+    index("flow_runs_deployment_id_idx").on(t.deploymentId),
+  ],
+);
+
+export const flowRunStates = pgTable(
+  "flow_run_states",
+  {
+    id: uuid("id").primaryKey(),
+    flowRunId: uuid("flow_run_id").notNull(),
+    ...stateHistoryColumns(),
+  },
+  (t) => [index("flow_run_states_flow_run_id_timestamp_idx").on(t.flowRunId, t.timestamp)],
+);
+
+export const taskRuns = pgTable(
+  "task_runs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    flowRunId: uuid("flow_run_id"),
+    taskKey: text("task_key").notNull(),
+    dynamicKey: text("dynamic_key").notNull(),
+    cacheKey: text("cache_key"),
+    cacheExpiration: timestamptz("cache_expiration"),
+    tags: tags(),
+    taskInputs: jsonObject("task_inputs"),
+    ...runTiming(),
+    ...currentState(),
+    result: jsonb("result"),
+    created: created(),
+    updated: updated(),
+  },
+  (t) => [
+    index("task_runs_flow_run_id_idx").on(t.flowRunId),
+    index("task_runs_state_type_idx").on(t.stateType),
+    index("task_runs_expected_start_time_idx").on(t.expectedStartTime.desc()),
+  ],
+);
+
+export const taskRunStates = pgTable(
+  "task_run_states",
+  {
+    id: uuid("id").primaryKey(),
+    taskRunId: uuid("task_run_id").notNull(),
+    ...stateHistoryColumns(),
+  },
+  (t) => [index("task_run_states_task_run_id_timestamp_idx").on(t.taskRunId, t.timestamp)],
+);
+
+export const logs = pgTable(
+  "logs",
+  {
+    id: uuid("id").primaryKey(),
+    flowRunId: uuid("flow_run_id"),
+    taskRunId: uuid("task_run_id"),
+    name: text("name").notNull(),
+    /** Prefect's numbers: DEBUG 10, INFO 20, WARNING 30, ERROR 40, CRITICAL 50. */
+    level: integer("level").notNull(),
+    message: text("message").notNull(),
+    timestamp: timestamptz("timestamp").notNull(),
+    created: created(),
+  },
+  (t) => [
+    index("logs_flow_run_id_timestamp_idx").on(t.flowRunId, t.timestamp),
+    index("logs_task_run_id_timestamp_idx").on(t.taskRunId, t.timestamp),
+  ],
+);
+
+export const taskCache = pgTable("task_cache", {
+  cacheKey: text("cache_key").primaryKey(),
+  taskRunId: uuid("task_run_id").notNull(),
+  result: jsonb("result"),
+  expiresAt: timestamptz("expires_at"),
+  /** When the result was cached (the event's timestamp); a newer entry replaces an older one. */
+  created: created(),
+});
+
+export const deployments = pgTable(
+  "deployments",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    flowId: uuid("flow_id")
+      .notNull()
+      .references(() => flows.id, { onDelete: "cascade" }),
+    entrypoint: text("entrypoint"),
+    parameters: jsonObject("parameters"),
+    parameterSchema: jsonb("parameter_schema").$type<Record<string, unknown>>(),
+    tags: tags(),
+    workPoolName: text("work_pool_name"),
+    workQueueName: text("work_queue_name"),
+    paused: boolean("paused").notNull().default(false),
+    concurrencyLimit: integer("concurrency_limit"),
+    description: text("description"),
+    created: created(),
+    updated: updated(),
+  },
+  (t) => [unique("deployments_flow_id_name_unique").on(t.flowId, t.name)],
+);
+
+export const deploymentSchedules = pgTable(
+  "deployment_schedules",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    deploymentId: uuid("deployment_id")
+      .notNull()
+      .references(() => deployments.id, { onDelete: "cascade" }),
+    cron: text("cron").notNull(),
+    timezone: text("timezone").notNull().default("UTC"),
+    active: boolean("active").notNull().default(true),
+    created: created(),
+  },
+  (t) => [index("deployment_schedules_deployment_id_idx").on(t.deploymentId)],
+);
+
+export const workPools = pgTable("work_pools", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  name: text("name").notNull().unique(),
+  type: text("type").notNull().default("process"),
+  concurrencyLimit: integer("concurrency_limit"),
+  paused: boolean("paused").notNull().default(false),
+  created: created(),
+});
+
+export const concurrencyLimits = pgTable("concurrency_limits", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  tag: text("tag").notNull().unique(),
+  concurrencyLimit: integer("concurrency_limit").notNull(),
+  created: created(),
+  updated: updated(),
+});
+
+export type Flow = typeof flows.$inferSelect;
+export type FlowRun = typeof flowRuns.$inferSelect;
+export type FlowRunState = typeof flowRunStates.$inferSelect;
+export type TaskRun = typeof taskRuns.$inferSelect;
+export type TaskRunState = typeof taskRunStates.$inferSelect;
+export type Log = typeof logs.$inferSelect;
+export type TaskCacheEntry = typeof taskCache.$inferSelect;
+export type Deployment = typeof deployments.$inferSelect;
+export type DeploymentSchedule = typeof deploymentSchedules.$inferSelect;
+export type WorkPool = typeof workPools.$inferSelect;
+export type ConcurrencyLimit = typeof concurrencyLimits.$inferSelect;

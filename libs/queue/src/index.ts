@@ -1,0 +1,5 @@
+export * from "./event-stream.js";
+export * from "./keys.js";
+export * from "./redis-cache-store.js";
+export * from "./redis-event-sink.js";
+export * from "./redis-lease-store.js";

@@ -1,0 +1,19 @@
+/** Every Redis key Sluice uses lives under one prefix, so tests (and tenants) never collide. */
+export const DEFAULT_PREFIX = "sluice";
+
+export function redisKeys(prefix: string = DEFAULT_PREFIX) {
+  return {
+    prefix,
+    /** Stream of run events (states, logs, cache entries) drained by the recorder. */
+    eventStream: `${prefix}:events`,
+    /** Consumer group of the recorders on the event stream. */
+    recorderGroup: "recorders",
+    /** Cached task results: `${cacheEntry}:${cacheKey}`. */
+    cacheEntry: (cacheKey: string) => `${prefix}:cache:${cacheKey}`,
+    /** Concurrency slot holders for a limit (sorted set: holder → lease expiry). */
+    leaseSlots: (limitKey: string) => `${prefix}:lease:${limitKey}`,
+    /** Pub/sub channel on which a freed slot is announced. */
+    leaseFreed: (limitKey: string) => `${prefix}:lease-freed:${limitKey}`,
+  };
+}
+export type RedisKeys = ReturnType<typeof redisKeys>;

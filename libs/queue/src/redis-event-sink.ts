@@ -1,0 +1,49 @@
+/**
+ * EventSink on the Redis event stream. `emit` never waits: with ioredis auto-pipelining, events
+ * emitted in the same tick go out in one round trip. Failed writes are retried on `flush()`, so a
+ * short Redis outage delays events but does not lose them.
+ */
+import type { EventSink, RunEvent } from "@sluice/core";
+import type { Redis } from "ioredis";
+import { compareStreamIds, EVENT_FIELD, encodeEvent } from "./event-stream.js";
+
+export class RedisEventSink implements EventSink {
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly failed: string[] = [];
+  /** Stream id of the newest event written, to wait for the recorder to reach it. */
+  lastId: string | null = null;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly stream: string,
+  ) {}
+
+  emit(event: RunEvent): void {
+    this.write(encodeEvent(event));
+  }
+
+  private write(payload: string): void {
+    const pending = this.redis
+      .xadd(this.stream, "*", EVENT_FIELD, payload)
+      .then((id) => {
+        if (id && (this.lastId === null || compareStreamIds(id, this.lastId) > 0)) this.lastId = id;
+      })
+      .catch(() => {
+        this.failed.push(payload);
+      })
+      .finally(() => this.inFlight.delete(pending));
+    this.inFlight.add(pending);
+  }
+
+  async flush({ attempts = 20, retryDelayMs = 250 } = {}): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+      if (this.failed.length === 0) return;
+      if (attempt >= attempts) {
+        throw new Error(`Could not write ${this.failed.length} run events to Redis stream '${this.stream}'`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
+      for (const payload of this.failed.splice(0)) this.write(payload);
+    }
+  }
+}

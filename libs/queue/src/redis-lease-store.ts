@@ -1,0 +1,136 @@
+/**
+ * Concurrency slots as Redis leases: a sorted set per limit, holder → expiry time. A holder
+ * renews its lease while it runs; one that dies stops renewing and its slot frees itself when the
+ * lease expires. Waiters wake on a pub/sub "slot freed" message, or when the earliest lease
+ * would expire, never on a fixed polling interval.
+ */
+import { CancelledError, type Lease, type LeaseStore } from "@sluice/core";
+import type { Redis } from "ioredis";
+import type { RedisKeys } from "./keys.js";
+
+/** KEYS[1] = slots zset; ARGV = now, limit, holder, expiresAt. Returns 1 if acquired, else -(ms until the earliest lease expires). */
+const ACQUIRE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZSCORE', KEYS[1], ARGV[3]) then
+  redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+  return 1
+end
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+  return 1
+end
+local earliest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return -(tonumber(earliest[2]) - tonumber(ARGV[1]))
+`;
+
+export class RedisLeaseStore implements LeaseStore {
+  private subscriber: Redis | null = null;
+  private readonly wakers = new Map<string, Set<() => void>>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  async acquire(
+    limitKey: string,
+    limit: number,
+    holder: string,
+    options: { ttlMs: number; signal?: AbortSignal },
+  ): Promise<Lease> {
+    const slots = this.keys.leaseSlots(limitKey);
+    const channel = this.keys.leaseFreed(limitKey);
+    for (;;) {
+      if (options.signal?.aborted) throw options.signal.reason ?? new CancelledError();
+      const now = Date.now();
+      const wakeUp = this.nextWake(channel);
+      const result = Number(await this.redis.eval(ACQUIRE, 1, slots, now, limit, holder, now + options.ttlMs));
+      if (result === 1) {
+        wakeUp.cancel();
+        return this.holdLease(slots, channel, holder, options.ttlMs);
+      }
+      await wakeUp.wait(Math.max(10, -result), options.signal);
+    }
+  }
+
+  private holdLease(slots: string, channel: string, holder: string, ttlMs: number): Lease {
+    const renew = setInterval(
+      () => {
+        this.redis.zadd(slots, "XX", Date.now() + ttlMs, holder).catch(() => {});
+      },
+      Math.max(100, Math.floor(ttlMs / 3)),
+    );
+    renew.unref();
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        clearInterval(renew);
+        await this.redis.zrem(slots, holder);
+        await this.redis.publish(channel, holder);
+      },
+    };
+  }
+
+  /** Subscribes before trying, so a slot freed between the try and the wait is not missed. */
+  private nextWake(channel: string) {
+    let wake: () => void = () => {};
+    const woken = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    const set = this.wakers.get(channel) ?? new Set();
+    this.wakers.set(channel, set);
+    set.add(wake);
+    const subscribed = this.subscribe(channel);
+    const cancel = () => {
+      set.delete(wake);
+    };
+    return {
+      cancel,
+      wait: async (maxMs: number, signal?: AbortSignal) => {
+        await subscribed;
+        let timer: NodeJS.Timeout | undefined;
+        let onAbort: (() => void) | undefined;
+        try {
+          await Promise.race([
+            woken,
+            new Promise<void>((resolve) => {
+              timer = setTimeout(resolve, maxMs);
+            }),
+            new Promise<void>((_, reject) => {
+              onAbort = () => reject(signal?.reason ?? new CancelledError());
+              signal?.addEventListener("abort", onAbort, { once: true });
+            }),
+          ]);
+        } finally {
+          clearTimeout(timer);
+          if (onAbort) signal?.removeEventListener("abort", onAbort);
+          cancel();
+        }
+      },
+    };
+  }
+
+  private subscribed = new Map<string, Promise<unknown>>();
+
+  private subscribe(channel: string): Promise<unknown> {
+    if (!this.subscriber) {
+      this.subscriber = this.redis.duplicate();
+      this.subscriber.on("message", (from: string) => {
+        for (const wake of this.wakers.get(from) ?? []) wake();
+      });
+    }
+    let done = this.subscribed.get(channel);
+    if (!done) {
+      done = this.subscriber.subscribe(channel);
+      this.subscribed.set(channel, done);
+    }
+    return done;
+  }
+
+  async close(): Promise<void> {
+    await this.subscriber?.quit().catch(() => {});
+    this.subscriber = null;
+  }
+}

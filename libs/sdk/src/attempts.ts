@@ -1,0 +1,130 @@
+/**
+ * The attempt loop shared by flow runs and task runs: Running → (AwaitingRetry → Retrying)* →
+ * Completed | Failed | TimedOut | Cancelled, with retry delays, jitter, retry conditions and timeouts.
+ */
+import {
+  CancelledError,
+  describeError,
+  type RetryDelay,
+  retryDelayMs,
+  type StateName,
+  TaskTimeoutError,
+} from "@sluice/core";
+import { resultStateData, type RunStates } from "./run-states.js";
+import type { RunLogger } from "./run-logger.js";
+
+export interface RetryOptions {
+  /** How many times to retry after the first failure (default 0). */
+  retries?: number;
+  /** Seconds before each retry: a number, a list (one per retry, the last repeats), or `exponentialBackoff(...)`. */
+  retryDelaySeconds?: RetryDelay;
+  /** Adds up to this fraction of the delay at random, so runs failing together do not retry together. */
+  retryJitterFactor?: number;
+  /** Return false to stop retrying for this error. */
+  retryCondition?: (error: unknown, attempt: { runCount: number }) => boolean | Promise<boolean>;
+  /** The run's signal is aborted and the run ends TimedOut after this many seconds. */
+  timeoutSeconds?: number;
+}
+
+export interface AttemptLoop<T> {
+  what: string;
+  options: RetryOptions;
+  states: RunStates;
+  logger: RunLogger;
+  /** Aborted when the parent run is cancelled or times out. */
+  parentSignal?: AbortSignal;
+  body: (signal: AbortSignal) => Promise<T>;
+  /** Called with the result before the run is marked Completed (e.g. to store it in the cache). */
+  onSuccess?: (result: T) => Promise<void> | void;
+}
+
+export async function runAttempts<T>(loop: AttemptLoop<T>): Promise<T> {
+  const { options, states, logger } = loop;
+  const retries = options.retries ?? 0;
+  for (let retryNumber = 0; ; retryNumber++) {
+    states.set({ name: retryNumber === 0 ? "Running" : "Retrying" });
+    const started = performance.now();
+    try {
+      const result = await runOnce(loop);
+      await loop.onSuccess?.(result);
+      states.set({ name: "Completed", data: resultStateData(result) });
+      logger.info(`Finished in state Completed() after ${formatSeconds(started)}`);
+      return result;
+    } catch (error) {
+      if (loop.parentSignal?.aborted && !(error instanceof TaskTimeoutError)) {
+        states.set({ name: "Cancelled", message: describeError(error).message });
+        logger.warning(`Finished in state Cancelled(): ${describeError(error).message}`);
+        throw error;
+      }
+      const failedName: StateName = error instanceof TaskTimeoutError ? "TimedOut" : "Failed";
+      const described = describeError(error);
+      logger.error(`Encountered exception during execution: ${described.stack ?? described.message}`);
+      const canRetry =
+        retryNumber < retries && (await (options.retryCondition?.(error, { runCount: states.runCount }) ?? true));
+      if (!canRetry) {
+        states.set({ name: failedName, message: `${loop.what} failed: ${described.message}`, data: described });
+        logger.error(`Finished in state ${failedName}('${described.message}')`);
+        throw error;
+      }
+      const delay = retryDelayMs(options.retryDelaySeconds, retryNumber + 1, options.retryJitterFactor ?? 0);
+      const scheduledTime = new Date(Date.now() + delay).toISOString();
+      states.set({ name: "AwaitingRetry", message: described.message, scheduledTime });
+      logger.info(`Retry ${retryNumber + 1}/${retries} in ${delay / 1000}s (${failedName}: ${described.message})`);
+      try {
+        await sleep(delay, loop.parentSignal);
+      } catch (cancelled) {
+        states.set({ name: "Cancelled", message: describeError(cancelled).message });
+        throw cancelled;
+      }
+    }
+  }
+}
+
+/** One attempt, racing the body against its timeout and the parent's cancellation. */
+async function runOnce<T>(loop: AttemptLoop<T>): Promise<T> {
+  const controller = new AbortController();
+  const { timeoutSeconds } = loop.options;
+  const cleanups: (() => void)[] = [];
+  const aborted = new Promise<never>((_, reject) => {
+    controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
+  });
+  aborted.catch(() => {});
+  if (timeoutSeconds !== undefined) {
+    const timer = setTimeout(
+      () => controller.abort(new TaskTimeoutError(loop.what, timeoutSeconds)),
+      timeoutSeconds * 1000,
+    );
+    cleanups.push(() => clearTimeout(timer));
+  }
+  if (loop.parentSignal) {
+    const parent = loop.parentSignal;
+    if (parent.aborted) throw parent.reason ?? new CancelledError();
+    const onAbort = () => controller.abort(parent.reason ?? new CancelledError());
+    parent.addEventListener("abort", onAbort, { once: true });
+    cleanups.push(() => parent.removeEventListener("abort", onAbort));
+  }
+  try {
+    return await Promise.race([loop.body(controller.signal), aborted]);
+  } finally {
+    for (const cleanup of cleanups) cleanup();
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason ?? new CancelledError());
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function formatSeconds(startedMs: number): string {
+  return `${((performance.now() - startedMs) / 1000).toFixed(3)}s`;
+}

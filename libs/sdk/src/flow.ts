@@ -1,0 +1,148 @@
+/** `flow()`: a function whose calls are recorded as flow runs (subflows when called inside a run). */
+import { randomUUID } from "node:crypto";
+import { CancelledError, type FieldIssue, ParameterValidationError } from "@sluice/core";
+import type { z } from "zod";
+import { runAttempts, type RetryOptions } from "./attempts.js";
+import { currentRunContext, type RunContext, runContextStorage } from "./context.js";
+import { currentEngine } from "./engine.js";
+import { generateRunName } from "./names.js";
+import { installPrintCapture } from "./print-capture.js";
+import { createRunLogger } from "./run-logger.js";
+import { RunStates } from "./run-states.js";
+import { createTaskRunRecord } from "./task-run-record.js";
+
+export interface FlowOptions<Schema extends z.ZodType | undefined> extends RetryOptions {
+  name: string;
+  description?: string;
+  /** zod schema of the parameters object: validated (with defaults applied) before the run starts. */
+  parameters?: Schema;
+  /** Capture console.log/console.info in this flow and its tasks as run logs. */
+  logPrints?: boolean;
+  tags?: string[];
+  /** Name of the flow run (default: a generated "adjective-animal"). */
+  flowRunName?: string | ((parameters: Record<string, unknown>) => string);
+  version?: string;
+}
+
+type FlowInput<Schema, Fallback> = Schema extends z.ZodType ? z.input<Schema> : Fallback;
+type FlowParams<Schema, Fallback> = Schema extends z.ZodType ? z.output<Schema> : Fallback;
+
+export interface Flow<Input, Result> {
+  (parameters?: Input): Promise<Result>;
+  readonly kind: "flow";
+  readonly flowName: string;
+  readonly options: FlowOptions<z.ZodType | undefined>;
+  /** Validates and fills in defaults; throws ParameterValidationError. */
+  validateParameters(parameters: unknown): Record<string, unknown>;
+}
+
+export function flow<
+  Schema extends z.ZodType | undefined = undefined,
+  Params extends FlowParams<Schema, Record<string, unknown>> = FlowParams<Schema, Record<string, unknown>>,
+  Result = unknown,
+>(
+  options: FlowOptions<Schema>,
+  fn: (parameters: Params) => Promise<Result> | Result,
+): Flow<FlowInput<Schema, Params>, Result> {
+  const validateParameters = (parameters: unknown): Record<string, unknown> => {
+    const input = parameters ?? {};
+    if (!options.parameters) return input as Record<string, unknown>;
+    const parsed = options.parameters.safeParse(input);
+    if (!parsed.success) {
+      const issues: FieldIssue[] = parsed.error.issues.map((issue) => ({
+        loc: ["parameters", ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))],
+        msg: issue.message,
+        type: issue.code,
+      }));
+      throw new ParameterValidationError(options.name, issues);
+    }
+    return parsed.data as Record<string, unknown>;
+  };
+  const call = async (parameters?: unknown): Promise<Result> => {
+    const engine = currentEngine();
+    installPrintCapture();
+    const validParameters = validateParameters(parameters);
+    const parent = currentRunContext();
+    const flowRunId = randomUUID();
+    const flowRunName =
+      typeof options.flowRunName === "function"
+        ? options.flowRunName(validParameters)
+        : (options.flowRunName ?? generateRunName());
+    const now = new Date().toISOString();
+    // A subflow is represented in its parent by a task run, which links the two (Prefect's model).
+    const parentTask = parent?.flowRun
+      ? createTaskRunRecord(parent, { taskKey: `subflow:${options.name}`, name: options.name, inputs: validParameters })
+      : null;
+    parentTask?.states.set({ name: "Running" });
+    engine.events.emit({
+      kind: "flow_run_created",
+      id: randomUUID(),
+      timestamp: now,
+      flowRun: {
+        id: flowRunId,
+        name: flowRunName,
+        flowId: randomUUID(),
+        flowName: options.name,
+        deploymentId: null,
+        parentTaskRunId: parentTask?.id ?? null,
+        parameters: validParameters,
+        tags: options.tags ?? [],
+        expectedStartTime: now,
+        workPoolName: null,
+        workQueueName: null,
+      },
+    });
+    const states = new RunStates(engine.events, "flow_run", flowRunId);
+    states.set({ name: "Pending" });
+    const logger = createRunLogger({
+      engine,
+      flowRunId,
+      taskRunId: null,
+      label: `Flow run '${flowRunName}'`,
+      name: "sluice.flow_runs",
+    });
+    logger.info(`Beginning flow run '${flowRunName}' for flow '${options.name}'`);
+    const cancellation = new AbortController();
+    const parentSignal = parent?.signal;
+    const onParentAbort = () => cancellation.abort(parentSignal?.reason ?? new CancelledError());
+    parentSignal?.addEventListener("abort", onParentAbort, { once: true });
+    try {
+      const result = await runAttempts({
+        what: `Flow run '${flowRunName}'`,
+        options,
+        states,
+        logger,
+        parentSignal: cancellation.signal,
+        body: (signal) => {
+          const context: RunContext = {
+            engine,
+            flowRun: { id: flowRunId, name: flowRunName, flowName: options.name, parameters: validParameters },
+            taskRun: null,
+            logger,
+            signal,
+            logPrints: options.logPrints ?? parent?.logPrints ?? false,
+            taskCounters: new Map(),
+          };
+          return runContextStorage.run(context, async () => fn(validParameters as Params));
+        },
+      });
+      parentTask?.states.set({ name: "Completed" });
+      return result;
+    } catch (error) {
+      parentTask?.states.set({ name: "Failed", message: `Subflow '${options.name}' failed` });
+      throw error;
+    } finally {
+      parentSignal?.removeEventListener("abort", onParentAbort);
+    }
+  };
+  return Object.assign(call, {
+    kind: "flow" as const,
+    flowName: options.name,
+    options: options as FlowOptions<z.ZodType | undefined>,
+    validateParameters,
+  }) as Flow<FlowInput<Schema, Params>, Result>;
+}
+
+export function isFlow(value: unknown): value is Flow<unknown, unknown> {
+  return typeof value === "function" && (value as { kind?: unknown }).kind === "flow";
+}

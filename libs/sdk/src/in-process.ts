@@ -1,0 +1,69 @@
+/** In-process implementations of the engine's ports (embedded mode, tests, and `.submit()` inside one process). */
+import type { CachedResult, CacheStore, Lease, LeaseStore, TaskDispatcher } from "@sluice/core";
+import { CancelledError } from "@sluice/core";
+
+/** Runs submitted task runs in this process, at most `concurrency` at once. */
+export class InProcessTaskDispatcher implements TaskDispatcher {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly concurrency = 32) {}
+
+  async dispatch<T>(run: () => Promise<T>): Promise<T> {
+    if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await run();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+/** Concurrency slots held in memory: exact within one process, nothing to expire. */
+export class MemoryLeaseStore implements LeaseStore {
+  private readonly holders = new Map<string, Set<string>>();
+  private readonly waiters = new Map<string, (() => void)[]>();
+
+  async acquire(limitKey: string, limit: number, holder: string, options: { signal?: AbortSignal }): Promise<Lease> {
+    const held = this.holders.get(limitKey) ?? new Set<string>();
+    this.holders.set(limitKey, held);
+    while (held.size >= limit) {
+      if (options.signal?.aborted) throw options.signal.reason ?? new CancelledError();
+      await new Promise<void>((resolve, reject) => {
+        const list = this.waiters.get(limitKey) ?? [];
+        this.waiters.set(limitKey, list);
+        const onAbort = () => reject(options.signal?.reason ?? new CancelledError());
+        options.signal?.addEventListener("abort", onAbort, { once: true });
+        list.push(() => {
+          options.signal?.removeEventListener("abort", onAbort);
+          resolve();
+        });
+      });
+    }
+    held.add(holder);
+    return {
+      release: async () => {
+        held.delete(holder);
+        this.waiters.get(limitKey)?.shift()?.();
+      },
+    };
+  }
+}
+
+/** Cache entries in memory (tests, or a process that does not need to share them). */
+export class MemoryCacheStore implements CacheStore {
+  private readonly entries = new Map<string, CachedResult>();
+
+  async get(cacheKey: string): Promise<CachedResult | null> {
+    const entry = this.entries.get(cacheKey);
+    if (!entry) return null;
+    if (entry.expiresAt !== null && Date.parse(entry.expiresAt) <= Date.now()) return null;
+    return entry;
+  }
+
+  async set(cacheKey: string, entry: CachedResult): Promise<void> {
+    this.entries.set(cacheKey, entry);
+  }
+}

@@ -1,0 +1,80 @@
+/** Creating a task run: its record event, its first state, its logger. */
+import { randomUUID } from "node:crypto";
+import type { RunContext } from "./context.js";
+import type { Engine } from "./engine.js";
+import { createRunLogger, type RunLogger } from "./run-logger.js";
+import { RunStates } from "./run-states.js";
+
+export interface TaskRunRecord {
+  id: string;
+  name: string;
+  taskKey: string;
+  states: RunStates;
+  logger: RunLogger;
+}
+
+export interface NewTaskRun {
+  taskKey: string;
+  name: string;
+  inputs: unknown;
+  tags?: string[];
+  cacheKey?: string | null;
+  cacheExpiration?: string | null;
+}
+
+/** Emits the task run's creation and its Pending state; `parent` is the calling run's context, if any. */
+export function createTaskRunRecord(parent: RunContext | undefined, run: NewTaskRun, engineOverride?: Engine): TaskRunRecord {
+  const engine = engineOverride ?? (parent?.engine as Engine);
+  const counters = parent?.taskCounters;
+  const dynamicKey = counters?.get(run.taskKey) ?? 0;
+  counters?.set(run.taskKey, dynamicKey + 1);
+  const id = randomUUID();
+  const name = `${run.name}-${dynamicKey}`;
+  const now = new Date().toISOString();
+  engine.events.emit({
+    kind: "task_run_created",
+    id: randomUUID(),
+    timestamp: now,
+    taskRun: {
+      id,
+      name,
+      flowRunId: parent?.flowRun?.id ?? null,
+      taskKey: run.taskKey,
+      dynamicKey: String(dynamicKey),
+      cacheKey: run.cacheKey ?? null,
+      cacheExpiration: run.cacheExpiration ?? null,
+      tags: run.tags ?? [],
+      taskInputs: summariseInputs(run.inputs),
+      expectedStartTime: now,
+    },
+  });
+  const states = new RunStates(engine.events, "task_run", id);
+  states.set({ name: "Pending" });
+  const logger = createRunLogger({
+    engine,
+    flowRunId: parent?.flowRun?.id ?? null,
+    taskRunId: id,
+    label: `Task run '${name}'`,
+    name: "sluice.task_runs",
+  });
+  return { id, name, taskKey: run.taskKey, states, logger };
+}
+
+/** Inputs as shown in the UI: small values as they are, big ones described, never the whole payload. */
+function summariseInputs(inputs: unknown): Record<string, unknown> {
+  const list = Array.isArray(inputs) ? inputs : [inputs];
+  const out: Record<string, unknown> = {};
+  list.forEach((value, index) => {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch {
+      json = undefined;
+    }
+    out[String(index)] =
+      json !== undefined && json.length <= 1024
+        ? value
+        : { type: Array.isArray(value) ? `array(${value.length})` : typeof value };
+  });
+  return out;
+}

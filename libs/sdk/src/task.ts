@@ -1,0 +1,168 @@
+/** `task()`: a function whose calls inside a flow are recorded as task runs, with retries, caching and limits. */
+import { type Duration, hashTaskInputs, parseDuration } from "@sluice/core";
+import { runAttempts, type RetryOptions } from "./attempts.js";
+import { currentRunContext, type RunContext, runContextStorage } from "./context.js";
+import { currentEngine } from "./engine.js";
+import { MappedFutures, TaskRunFuture, type TaskRunObserver } from "./futures.js";
+import { installPrintCapture } from "./print-capture.js";
+import { createTaskRunRecord } from "./task-run-record.js";
+
+export interface TaskCacheContext {
+  taskKey: string;
+  taskName: string;
+  flowRunId: string | null;
+}
+
+export interface TaskOptions<Args extends unknown[]> extends RetryOptions {
+  name: string;
+  description?: string;
+  tags?: string[];
+  /** Computes the cache key for a call; a result cached under the same key is reused (state Cached). */
+  cacheKeyFn?: (context: TaskCacheContext, args: Args) => string | null | undefined;
+  /** How long a cached result stays valid: milliseconds or "30s", "1h", ... (default: forever). */
+  cacheExpiration?: Duration;
+  /** Run the task even when a cached result exists, and replace it. */
+  refreshCache?: boolean;
+  /** Capture console.log/console.info as run logs (default: the flow's setting). */
+  logPrints?: boolean;
+  /** At most this many runs of this task at once, across every process sharing the lease store. */
+  concurrencyLimit?: number;
+}
+
+export interface Task<Args extends unknown[], Result> {
+  (...args: Args): Promise<Result>;
+  readonly kind: "task";
+  readonly taskName: string;
+  readonly options: TaskOptions<Args>;
+  /** Starts the task run concurrently and returns its future. */
+  submit(...args: Args): TaskRunFuture<Result>;
+  /** One task run per element of the array arguments (other arguments, and `unmapped()` ones, are shared). */
+  map(...args: MapArgs<Args>): MappedFutures<Result>;
+}
+
+const UNMAPPED = Symbol("sluice.unmapped");
+export interface Unmapped<T> {
+  [UNMAPPED]: true;
+  value: T;
+}
+/** Marks a `.map()` argument as shared by every mapped run, even if it is an array. */
+export function unmapped<T>(value: T): Unmapped<T> {
+  return { [UNMAPPED]: true, value };
+}
+type MapArgs<Args extends unknown[]> = { [K in keyof Args]: readonly Args[K][] | Unmapped<Args[K]> | Args[K] };
+
+/** Cache key from the task and its inputs: the same inputs (whatever the key order of objects) hit the cache. */
+export function taskInputHash(context: TaskCacheContext, args: unknown[]): string {
+  return hashTaskInputs(context.taskKey, args);
+}
+
+export function task<Args extends unknown[], Result>(
+  options: TaskOptions<Args>,
+  fn: (...args: Args) => Promise<Result> | Result,
+): Task<Args, Result> {
+  const taskKey = options.name;
+  const expirationMs = options.cacheExpiration === undefined ? null : parseDuration(options.cacheExpiration);
+
+  const runTask = async (args: Args, observer?: TaskRunObserver): Promise<Result> => {
+    const parent = currentRunContext();
+    if (!parent) return fn(...args);
+    installPrintCapture();
+    const { engine } = parent;
+    const cacheContext: TaskCacheContext = { taskKey, taskName: options.name, flowRunId: parent.flowRun?.id ?? null };
+    const cacheKey = options.cacheKeyFn?.(cacheContext, args) ?? null;
+    const record = createTaskRunRecord(parent, {
+      taskKey,
+      name: options.name,
+      inputs: args,
+      tags: options.tags,
+      cacheKey,
+      cacheExpiration: expirationMs === null ? null : new Date(Date.now() + expirationMs).toISOString(),
+    });
+    observer?.(record);
+    const { states, logger } = record;
+
+    if (cacheKey && !options.refreshCache) {
+      const hit = await engine.cache.get(cacheKey);
+      if (hit && (hit.expiresAt === null || Date.parse(hit.expiresAt) > Date.now())) {
+        states.set({ name: "Cached", message: `Cached result of task run ${hit.taskRunId}`, data: hit.result });
+        logger.info(`Finished in state Cached(result from task run ${hit.taskRunId})`);
+        return hit.result as Result;
+      }
+    }
+
+    const lease = options.concurrencyLimit
+      ? await engine.leases.acquire(`task:${taskKey}`, options.concurrencyLimit, record.id, {
+          ttlMs: engine.leaseTtlMs ?? 30_000,
+          signal: parent.signal,
+        })
+      : null;
+    try {
+      return await runAttempts({
+        what: `Task run '${record.name}'`,
+        options,
+        states,
+        logger,
+        parentSignal: parent.signal,
+        body: (signal) => {
+          const context: RunContext = {
+            ...parent,
+            taskRun: { id: record.id, name: record.name, taskKey, runCount: states.runCount },
+            logger,
+            signal,
+            logPrints: options.logPrints ?? parent.logPrints,
+          };
+          return runContextStorage.run(context, async () => fn(...args));
+        },
+        onSuccess: async (result) => {
+          if (!cacheKey) return;
+          const expiresAt = expirationMs === null ? null : new Date(Date.now() + expirationMs).toISOString();
+          await engine.cache.set(cacheKey, { taskRunId: record.id, result: toJson(result), expiresAt });
+        },
+      });
+    } finally {
+      await lease?.release();
+    }
+  };
+
+  const submit = (...args: Args): TaskRunFuture<Result> => {
+    const parent = currentRunContext();
+    const engine = parent?.engine ?? currentEngine();
+    const future = new TaskRunFuture<Result>();
+    // Run inside the submitter's context, whenever the dispatcher gets to it.
+    const start = () => (parent ? runContextStorage.run(parent, () => runTask(args, future.observe)) : runTask(args));
+    future.settle(engine.dispatcher.dispatch(start));
+    return future;
+  };
+
+  const map = (...args: MapArgs<Args>): MappedFutures<Result> => {
+    const lengths = args.filter((arg) => Array.isArray(arg)).map((arg) => (arg as unknown[]).length);
+    const count = lengths.length === 0 ? 0 : Math.min(...lengths);
+    if (lengths.some((length) => length !== count)) {
+      throw new TypeError(`${options.name}.map(): mapped arguments have different lengths (${lengths.join(", ")})`);
+    }
+    const futures: TaskRunFuture<Result>[] = [];
+    for (let i = 0; i < count; i++) {
+      const callArgs = args.map((arg) => {
+        if (Array.isArray(arg)) return arg[i];
+        if (arg && typeof arg === "object" && UNMAPPED in arg) return (arg as Unmapped<unknown>).value;
+        return arg;
+      }) as Args;
+      futures.push(submit(...callArgs));
+    }
+    return new MappedFutures(futures);
+  };
+
+  return Object.assign((...args: Args) => runTask(args), {
+    kind: "task" as const,
+    taskName: options.name,
+    options,
+    submit,
+    map,
+  });
+}
+
+/** Cached values cross processes as JSON: store exactly what a later reader will get back. */
+function toJson(value: unknown): unknown {
+  if (value === undefined) return null;
+  return JSON.parse(JSON.stringify(value)) as unknown;
+}

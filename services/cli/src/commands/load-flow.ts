@@ -1,0 +1,43 @@
+/** Finds the flow to run in a user's file: `FILE:export`, the default export, or the only exported flow. */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { InvalidInputError } from "@sluice/core";
+import { type Flow, isFlow } from "@sluice/sdk";
+
+export async function loadFlow(target: string): Promise<Flow<unknown, unknown>> {
+  const match = /^(.*?)(?::([A-Za-z_$][\w$]*))?$/.exec(target);
+  const file = match?.[1] ?? target;
+  const exportName = match?.[2];
+  const path = resolve(file);
+  if (!existsSync(path)) throw new InvalidInputError(`No such file: ${file}`);
+  const module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  if (exportName) {
+    const value = module[exportName];
+    if (!isFlow(value)) throw new InvalidInputError(`${file} has no exported flow named '${exportName}'`);
+    return value;
+  }
+  if (isFlow(module.default)) return module.default;
+  const flows = Object.entries(module).filter(([, value]) => isFlow(value));
+  if (flows.length === 1) return flows[0]?.[1] as Flow<unknown, unknown>;
+  if (flows.length === 0) throw new InvalidInputError(`${file} exports no flow: export one made with flow()`);
+  const names = flows.map(([name]) => name).join(", ");
+  throw new InvalidInputError(`${file} exports several flows (${names}): choose one with ${file}:<name>`);
+}
+
+/** `--param key=value` pairs; values are JSON when they parse as JSON, strings otherwise. */
+export function parseParams(pairs: string[]): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new InvalidInputError(`--param '${pair}' is not key=value`);
+    const key = pair.slice(0, eq);
+    const raw = pair.slice(eq + 1);
+    try {
+      params[key] = JSON.parse(raw);
+    } catch {
+      params[key] = raw;
+    }
+  }
+  return params;
+}

@@ -1,0 +1,54 @@
+/** The CLI's environment, read and validated in one place. */
+import { ConfigurationError } from "@sluice/core";
+import { z } from "zod";
+
+const EnvSchema = z.object({
+  SLUICE_DATABASE_URL: z.string().url().optional(),
+  SLUICE_REDIS_URL: z.string().url().optional(),
+  /** Key prefix for every Redis key (queues, streams, leases), to share one Redis between installations. */
+  SLUICE_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default("sluice"),
+  SLUICE_HOME: z.string().optional(),
+  SLUICE_EMBEDDED: z.enum(["0", "1", "true", "false", ""]).optional(),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("warn"),
+});
+
+export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/sluice";
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+
+export interface CliConfig {
+  databaseUrl: string;
+  redisUrl: string;
+  /** Whether the URLs were given explicitly (then unreachable is an error, not a fallback). */
+  databaseUrlConfigured: boolean;
+  redisUrlConfigured: boolean;
+  redisPrefix: string;
+  logLevel: string;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
+    throw new ConfigurationError(`Invalid environment: ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.SLUICE_DATABASE_URL ?? DEFAULT_DATABASE_URL,
+    redisUrl: e.SLUICE_REDIS_URL ?? DEFAULT_REDIS_URL,
+    databaseUrlConfigured: e.SLUICE_DATABASE_URL !== undefined,
+    redisUrlConfigured: e.SLUICE_REDIS_URL !== undefined,
+    redisPrefix: e.SLUICE_REDIS_PREFIX,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** A URL safe to print: the password replaced by ***. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}

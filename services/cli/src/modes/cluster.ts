@@ -1,0 +1,107 @@
+/**
+ * Cluster mode for `sluice run`: events go to the Redis stream, caches and leases live in Redis,
+ * and Postgres holds the record. When no server is running, an in-process recorder drains the
+ * stream; before exiting we wait until every event of this run is committed, whoever recorded it.
+ */
+import { hostname } from "node:os";
+import { UnavailableError } from "@sluice/core";
+import { createDatabase, getCacheEntry, migrateDatabase } from "@sluice/db";
+import { isRecordedUpTo, RedisCacheStore, RedisEventSink, RedisLeaseStore, redisKeys } from "@sluice/queue";
+import { Recorder } from "@sluice/recorder";
+import { type Engine, InProcessTaskDispatcher } from "@sluice/sdk";
+import { Redis } from "ioredis";
+import type { Logger } from "@sluice/telemetry";
+import { type CliConfig, redactUrl } from "../config.js";
+import { printRunLog } from "../console-output.js";
+import { pgSqlDatabase } from "./pg-sql-database.js";
+
+export interface RunningEngine {
+  engine: Engine;
+  /** Where the data goes, for the mode line. */
+  description: string;
+  /** Waits until everything is recorded, then disconnects. */
+  close(options?: { onWaiting?: () => void }): Promise<void>;
+}
+
+export async function startClusterEngine(config: CliConfig, logger: Logger): Promise<RunningEngine> {
+  const redis = new Redis(config.redisUrl, { enableAutoPipelining: true, lazyConnect: true, maxRetriesPerRequest: 3 });
+  redis.on("error", (error) => logger.debug({ err: error }, "redis connection error"));
+  try {
+    await redis.connect();
+  } catch (error) {
+    throw new UnavailableError(`Cannot connect to Redis at ${redactUrl(config.redisUrl)}: ${String(error)}`, { cause: error });
+  }
+  try {
+    await migrateDatabase(config.databaseUrl);
+  } catch (error) {
+    redis.disconnect();
+    throw new UnavailableError(
+      `Cannot prepare the Postgres database at ${redactUrl(config.databaseUrl)}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  const database = createDatabase(config.databaseUrl, { applicationName: "sluice-run", max: 5 });
+  const keys = redisKeys(config.redisPrefix);
+  const events = new RedisEventSink(redis, keys.eventStream);
+  const cache = new RedisCacheStore(redis, keys, {
+    load: async (cacheKey) => {
+      const entry = await getCacheEntry(database.db, cacheKey);
+      return entry && { taskRunId: entry.taskRunId, result: entry.result, expiresAt: entry.expiresAt?.toISOString() ?? null };
+    },
+    save: (cacheKey, entry) =>
+      events.emit({
+        kind: "cache_entry",
+        id: crypto.randomUUID(),
+        timestamp: new Date().toISOString(),
+        cacheKey,
+        taskRunId: entry.taskRunId,
+        expiresAt: entry.expiresAt,
+        result: entry.result,
+      }),
+  });
+  const leases = new RedisLeaseStore(redis, keys);
+  const recorder = new Recorder({
+    redis,
+    db: database,
+    keys,
+    consumerName: `sluice-run-${hostname()}-${process.pid}`,
+    logger,
+    blockMs: 100, // short reads, so the CLI exits promptly once its events are recorded
+  });
+  await recorder.start();
+
+  const engine: Engine = {
+    events,
+    cache,
+    leases,
+    dispatcher: new InProcessTaskDispatcher(),
+    database: pgSqlDatabase(database.pool),
+    onLog: (event, label) => printRunLog(event, label),
+  };
+  return {
+    engine,
+    description: `cluster mode: Redis ${redactUrl(config.redisUrl)}, Postgres ${redactUrl(config.databaseUrl)}`,
+    close: async ({ onWaiting } = {}) => {
+      try {
+        await events.flush();
+        const lastId = events.lastId;
+        if (lastId) {
+          const started = Date.now();
+          let told = false;
+          while (!(await isRecordedUpTo(redis, keys.eventStream, keys.recorderGroup, lastId))) {
+            if (!told && Date.now() - started > 2000) {
+              told = true;
+              onWaiting?.();
+            }
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        }
+      } finally {
+        await recorder.stop();
+        await leases.close();
+        redis.disconnect();
+        await database.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { Recorder, type RecorderLogger, type RecorderOptions, type RecorderStats } from "./recorder.js";
