@@ -3,3 +3,4 @@ export * from "./keys.js";
 export * from "./redis-cache-store.js";
 export * from "./redis-event-sink.js";
 export * from "./redis-lease-store.js";
+export * from "./flow-run-queue.js";

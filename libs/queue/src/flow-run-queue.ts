@@ -1,0 +1,75 @@
+/**
+ * The flow-run queues: one BullMQ queue per work pool. The API (and the scheduler) enqueue a job
+ * whose id is the flow run id, so enqueueing the same run twice is harmless; the job carries
+ * everything a worker needs to run it, so workers never read Postgres.
+ */
+import { Queue, type QueueOptions } from "bullmq";
+import type { Redis } from "ioredis";
+
+export interface FlowRunJob {
+  flowRunId: string;
+  flowRunName: string;
+  flowName: string;
+  deploymentId: string | null;
+  /** Where the flow's code is: "path/to/file.ts:exportName", relative to the worker's flows directory. */
+  entrypoint: string | null;
+  parameters: Record<string, unknown>;
+  tags: string[];
+  /** When the run is due (ISO); the job is delayed until then. */
+  scheduledTime: string;
+  workPoolName: string;
+  workQueueName: string | null;
+}
+
+export const FLOW_RUN_JOB_NAME = "flow-run";
+
+export function flowRunQueueName(workPoolName: string): string {
+  return `flow-runs.${workPoolName}`;
+}
+
+/** Enqueues flow runs on their pool's queue (queues opened lazily, one per pool). */
+export class FlowRunQueues {
+  private readonly queues = new Map<string, Queue<FlowRunJob>>();
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly prefix: string,
+    private readonly queueOptions: Partial<QueueOptions> = {},
+  ) {}
+
+  queue(workPoolName: string): Queue<FlowRunJob> {
+    let queue = this.queues.get(workPoolName);
+    if (!queue) {
+      queue = new Queue<FlowRunJob>(flowRunQueueName(workPoolName), {
+        ...this.queueOptions,
+        connection: this.connection,
+        prefix: this.prefix,
+      });
+      this.queues.set(workPoolName, queue);
+    }
+    return queue;
+  }
+
+  async enqueue(job: FlowRunJob, now = Date.now()): Promise<void> {
+    const delay = Math.max(0, Date.parse(job.scheduledTime) - now);
+    await this.queue(job.workPoolName).add(FLOW_RUN_JOB_NAME, job, {
+      jobId: job.flowRunId,
+      delay,
+      // Retries are the engine's business (flow retries, crash recovery); BullMQ delivers once.
+      attempts: 1,
+      removeOnComplete: { age: 3600, count: 10_000 },
+      removeOnFail: { age: 24 * 3600 },
+    });
+  }
+
+  /** Whether the run's job is still in Redis (waiting, delayed or active), for the reconciler. */
+  async has(workPoolName: string, flowRunId: string): Promise<boolean> {
+    const job = await this.queue(workPoolName).getJob(flowRunId);
+    return job !== undefined && job !== null;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+    this.queues.clear();
+  }
+}
