@@ -10,8 +10,8 @@ import {
   type StateName,
   TaskTimeoutError,
 } from "@sluice/core";
-import { resultStateData, type RunStates } from "./run-states.js";
 import type { RunLogger } from "./run-logger.js";
+import { type RunStates, resultStateData } from "./run-states.js";
 
 export interface RetryOptions {
   /** How many times to retry after the first failure (default 0). */

@@ -2,10 +2,11 @@
 import { randomUUID } from "node:crypto";
 import { CancelledError, type FieldIssue, ParameterValidationError } from "@sluice/core";
 import type { z } from "zod";
-import { runAttempts, type RetryOptions } from "./attempts.js";
+import { type RetryOptions, runAttempts } from "./attempts.js";
 import { currentRunContext, type RunContext, runContextStorage } from "./context.js";
 import { currentEngine } from "./engine.js";
 import { generateRunName } from "./names.js";
+import { type DeployOptions, deployFlow } from "./deploy.js";
 import { installPrintCapture } from "./print-capture.js";
 import { createRunLogger } from "./run-logger.js";
 import { RunStates } from "./run-states.js";
@@ -34,6 +35,23 @@ export interface Flow<Input, Result> {
   readonly options: FlowOptions<z.ZodType | undefined>;
   /** Validates and fills in defaults; throws ParameterValidationError. */
   validateParameters(parameters: unknown): Record<string, unknown>;
+  /** Runs the flow as an already created flow run (a deployment's run, picked up by a worker). */
+  run(parameters: unknown, existing: ExistingFlowRun): Promise<Result>;
+  /** The file that defined the flow (for deployment entrypoints). */
+  readonly definedIn: string | null;
+  /** Registers a deployment of this flow (run the script with `npx sluice deploy FILE`). */
+  deploy(options: DeployOptions): Promise<{ id: string }>;
+}
+
+/** A flow run created elsewhere (by the API or the scheduler) that this process is to execute. */
+export interface ExistingFlowRun {
+  id: string;
+  name: string;
+  deploymentId?: string | null;
+  tags?: string[];
+  expectedStartTime?: string;
+  workPoolName?: string | null;
+  workQueueName?: string | null;
 }
 
 export function flow<
@@ -58,22 +76,24 @@ export function flow<
     }
     return parsed.data as Record<string, unknown>;
   };
-  const call = async (parameters?: unknown): Promise<Result> => {
+  const execute = async (parameters: unknown, existing?: ExistingFlowRun): Promise<Result> => {
     const engine = currentEngine();
     installPrintCapture();
     const validParameters = validateParameters(parameters);
     const parent = currentRunContext();
-    const flowRunId = randomUUID();
+    const flowRunId = existing?.id ?? randomUUID();
     const flowRunName =
-      typeof options.flowRunName === "function"
+      existing?.name ??
+      (typeof options.flowRunName === "function"
         ? options.flowRunName(validParameters)
-        : (options.flowRunName ?? generateRunName());
+        : (options.flowRunName ?? generateRunName()));
     const now = new Date().toISOString();
     // A subflow is represented in its parent by a task run, which links the two (Prefect's model).
     const parentTask = parent?.flowRun
       ? createTaskRunRecord(parent, { taskKey: `subflow:${options.name}`, name: options.name, inputs: validParameters })
       : null;
     parentTask?.states.set({ name: "Running" });
+    // For a run created by the API this is a no-op replay; for a local call it creates the run.
     engine.events.emit({
       kind: "flow_run_created",
       id: randomUUID(),
@@ -83,13 +103,13 @@ export function flow<
         name: flowRunName,
         flowId: randomUUID(),
         flowName: options.name,
-        deploymentId: null,
+        deploymentId: existing?.deploymentId ?? null,
         parentTaskRunId: parentTask?.id ?? null,
         parameters: validParameters,
-        tags: options.tags ?? [],
-        expectedStartTime: now,
-        workPoolName: null,
-        workQueueName: null,
+        tags: existing?.tags ?? options.tags ?? [],
+        expectedStartTime: existing?.expectedStartTime ?? now,
+        workPoolName: existing?.workPoolName ?? null,
+        workQueueName: existing?.workQueueName ?? null,
       },
     });
     const states = new RunStates(engine.events, "flow_run", flowRunId);
@@ -135,14 +155,34 @@ export function flow<
       parentSignal?.removeEventListener("abort", onParentAbort);
     }
   };
-  return Object.assign(call, {
+  const call = (parameters?: unknown) => execute(parameters);
+  const self = Object.assign(call, {
     kind: "flow" as const,
+    definedIn: callerFile(),
+    run: execute,
+    deploy: (deployOptions: DeployOptions) => deployFlow(self as Flow<unknown, unknown>, deployOptions),
     flowName: options.name,
     options: options as FlowOptions<z.ZodType | undefined>,
     validateParameters,
-  }) as Flow<FlowInput<Schema, Params>, Result>;
+  });
+  return self as Flow<FlowInput<Schema, Params>, Result>;
 }
 
 export function isFlow(value: unknown): value is Flow<unknown, unknown> {
   return typeof value === "function" && (value as { kind?: unknown }).kind === "flow";
+}
+
+/** The source file of the code that called flow(): the first stack frame outside this package. */
+function callerFile(): string | null {
+  const stack = new Error().stack?.split("\n").slice(1) ?? [];
+  const here = import.meta.url;
+  for (const frame of stack) {
+    const match = /\(?((?:file:\/\/)?\/[^():]+):\d+:\d+\)?$/.exec(frame.trim());
+    const file = match?.[1];
+    if (!file) continue;
+    const url = file.startsWith("file://") ? file : `file://${file}`;
+    if (url === here) continue;
+    return file.startsWith("file://") ? new URL(file).pathname : file;
+  }
+  return null;
 }

@@ -1,6 +1,13 @@
 /** Emits the state transitions of one flow run or task run, with strictly increasing timestamps. */
 import { randomUUID } from "node:crypto";
-import { type EventSink, MonotonicClock, type RunKind, type StateName, type StateType, stateTypeOf } from "@sluice/core";
+import {
+  type EventSink,
+  MonotonicClock,
+  type RunKind,
+  type StateName,
+  type StateType,
+  stateTypeOf,
+} from "@sluice/core";
 
 export interface StateChange {
   name: StateName;
@@ -55,6 +62,7 @@ export function resultStateData(result: unknown): unknown {
     return { $omitted: "not JSON-serializable", reason: String(error) };
   }
   if (json === undefined) return null;
-  if (json.length > MAX_INLINE_RESULT_BYTES) return { $omitted: "too large to keep with the state", bytes: json.length };
+  if (json.length > MAX_INLINE_RESULT_BYTES)
+    return { $omitted: "too large to keep with the state", bytes: json.length };
   return JSON.parse(json) as unknown;
 }

@@ -23,7 +23,11 @@ export interface NewTaskRun {
 }
 
 /** Emits the task run's creation and its Pending state; `parent` is the calling run's context, if any. */
-export function createTaskRunRecord(parent: RunContext | undefined, run: NewTaskRun, engineOverride?: Engine): TaskRunRecord {
+export function createTaskRunRecord(
+  parent: RunContext | undefined,
+  run: NewTaskRun,
+  engineOverride?: Engine,
+): TaskRunRecord {
   const engine = engineOverride ?? (parent?.engine as Engine);
   const counters = parent?.taskCounters;
   const dynamicKey = counters?.get(run.taskKey) ?? 0;

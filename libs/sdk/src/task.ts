@@ -1,6 +1,6 @@
 /** `task()`: a function whose calls inside a flow are recorded as task runs, with retries, caching and limits. */
 import { type Duration, hashTaskInputs, parseDuration } from "@sluice/core";
-import { runAttempts, type RetryOptions } from "./attempts.js";
+import { type RetryOptions, runAttempts } from "./attempts.js";
 import { currentRunContext, type RunContext, runContextStorage } from "./context.js";
 import { currentEngine } from "./engine.js";
 import { MappedFutures, TaskRunFuture, type TaskRunObserver } from "./futures.js";

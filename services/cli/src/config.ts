@@ -1,4 +1,6 @@
 /** The CLI's environment, read and validated in one place. */
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
 import { ConfigurationError } from "@sluice/core";
 import { z } from "zod";
 
@@ -6,9 +8,16 @@ const EnvSchema = z.object({
   SLUICE_DATABASE_URL: z.string().url().optional(),
   SLUICE_REDIS_URL: z.string().url().optional(),
   /** Key prefix for every Redis key (queues, streams, leases), to share one Redis between installations. */
-  SLUICE_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/).default("sluice"),
+  SLUICE_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .default("sluice"),
   SLUICE_HOME: z.string().optional(),
   SLUICE_EMBEDDED: z.enum(["0", "1", "true", "false", ""]).optional(),
+  SLUICE_API_URL: z.string().url().default("http://127.0.0.1:4200/api"),
+  SLUICE_API_KEY: z.string().min(1).optional(),
+  SLUICE_HOST: z.string().default("0.0.0.0"),
+  SLUICE_PORT: z.coerce.number().int().min(0).max(65535).default(4200),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("warn"),
 });
 
@@ -23,6 +32,16 @@ export interface CliConfig {
   redisUrlConfigured: boolean;
   redisPrefix: string;
   logLevel: string;
+  /** Where the CLI, workers and deploy scripts reach the API. */
+  apiUrl: string;
+  apiKey: string | undefined;
+  /** Where `server start` listens. */
+  host: string;
+  port: number;
+  /** SLUICE_HOME (default ~/.sluice): the embedded store lives here. */
+  home: string;
+  /** SLUICE_EMBEDDED=1: embedded mode whatever is reachable. */
+  embedded: boolean;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
@@ -39,6 +58,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     redisUrlConfigured: e.SLUICE_REDIS_URL !== undefined,
     redisPrefix: e.SLUICE_REDIS_PREFIX,
     logLevel: e.LOG_LEVEL,
+    apiUrl: e.SLUICE_API_URL,
+    apiKey: e.SLUICE_API_KEY,
+    host: e.SLUICE_HOST,
+    port: e.SLUICE_PORT,
+    home: resolve(e.SLUICE_HOME || join(homedir(), ".sluice")),
+    embedded: e.SLUICE_EMBEDDED === "1" || e.SLUICE_EMBEDDED === "true",
   };
 }
 

@@ -1,9 +1,10 @@
 /** The `sluice` command line. */
 import { SluiceError } from "@sluice/core";
-import { Command, Option } from "commander";
 import { createLogger } from "@sluice/telemetry";
+import { Command, Option } from "commander";
 import { dbResetCommand, dbUpgradeCommand } from "./commands/db.js";
 import { runCommand } from "./commands/run.js";
+import { registerClusterCommands } from "./cluster-commands.js";
 import { loadConfig } from "./config.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -40,6 +41,14 @@ async function main(argv: string[]): Promise<number> {
     .action(async (options: { yes?: boolean }) => {
       exitCode = await dbResetCommand(config, options);
     });
+
+  registerClusterCommands(program, {
+    config,
+    logger,
+    run: async (action) => {
+      exitCode = await action();
+    },
+  });
 
   try {
     await program.parseAsync(argv);

@@ -3,7 +3,7 @@ import { configureEngine } from "@sluice/sdk";
 import type { Logger } from "@sluice/telemetry";
 import type { CliConfig } from "../config.js";
 import { chooseEngine } from "../modes/choose.js";
-import { loadFlow, parseParams } from "./load-flow.js";
+import { loadFlow, parseParams } from "@sluice/sdk";
 
 export async function runCommand(
   target: string,

@@ -1,15 +1,13 @@
-/** Finds the flow to run in a user's file: `FILE:export`, the default export, or the only exported flow. */
+/** Loading user flow code: `FILE:export`, the default export, or the only exported flow of a file. */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { InvalidInputError } from "@sluice/core";
-import { type Flow, isFlow } from "@sluice/sdk";
+import { type Flow, isFlow } from "./flow.js";
 
-export async function loadFlow(target: string): Promise<Flow<unknown, unknown>> {
-  const match = /^(.*?)(?::([A-Za-z_$][\w$]*))?$/.exec(target);
-  const file = match?.[1] ?? target;
-  const exportName = match?.[2];
-  const path = resolve(file);
+export async function loadFlow(target: string, baseDir = process.cwd()): Promise<Flow<unknown, unknown>> {
+  const { file, exportName } = parseEntrypoint(target);
+  const path = resolve(baseDir, file);
   if (!existsSync(path)) throw new InvalidInputError(`No such file: ${file}`);
   const module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   if (exportName) {
@@ -40,4 +38,19 @@ export function parseParams(pairs: string[]): Record<string, unknown> {
     }
   }
   return params;
+}
+
+/** Splits "path/to/file.ts:exportName" (the export is optional). */
+export function parseEntrypoint(target: string): { file: string; exportName: string | undefined } {
+  const match = /^(.*?)(?::([A-Za-z_$][\w$]*))?$/.exec(target);
+  return { file: match?.[1] ?? target, exportName: match?.[2] };
+}
+
+/** The name under which `flow` is exported from its file, to build a deployment entrypoint. */
+export async function exportNameOf(flow: Flow<unknown, unknown>, file: string): Promise<string> {
+  const module = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
+  const named = Object.entries(module).find(([name, value]) => value === flow && name !== "default");
+  if (named) return named[0];
+  if (module.default === flow) return "default";
+  throw new InvalidInputError(`Flow '${flow.flowName}' is not exported from ${file}: export it so workers can load it`);
 }

@@ -1,0 +1,102 @@
+/** The Prefect-compatible REST shapes the client reads (the fields Sluice's tools use). */
+import type { StateName, StateType } from "@sluice/core";
+
+export interface ApiState {
+  id?: string;
+  type: StateType;
+  name: StateName;
+  timestamp: string;
+  message: string | null;
+}
+
+export interface ApiFlow {
+  id: string;
+  name: string;
+  created: string;
+}
+
+export interface ApiFlowRun {
+  id: string;
+  name: string;
+  flow_id: string;
+  deployment_id: string | null;
+  state_type: StateType | null;
+  state_name: StateName | null;
+  state: ApiState | null;
+  parameters: Record<string, unknown>;
+  tags: string[];
+  expected_start_time: string | null;
+  start_time: string | null;
+  end_time: string | null;
+  total_run_time: number;
+  run_count: number;
+  work_pool_name: string | null;
+  work_queue_name: string | null;
+  parent_task_run_id: string | null;
+  idempotency_key?: string | null;
+}
+
+export interface ApiSchedule {
+  id?: string;
+  active: boolean;
+  schedule: { cron: string; timezone?: string | null } | { interval: number; anchor_date?: string | null; timezone?: string | null };
+}
+
+export interface ApiDeployment {
+  id: string;
+  name: string;
+  flow_id: string;
+  entrypoint: string | null;
+  parameters: Record<string, unknown>;
+  parameter_openapi_schema: Record<string, unknown> | null;
+  tags: string[];
+  work_pool_name: string | null;
+  work_queue_name: string | null;
+  paused: boolean;
+  description: string | null;
+  schedules: ApiSchedule[];
+  concurrency_limit?: number | null;
+}
+
+export interface ApiTaskRun {
+  id: string;
+  name: string;
+  flow_run_id: string | null;
+  task_key: string;
+  state_type: StateType | null;
+  state_name: StateName | null;
+  start_time: string | null;
+  end_time: string | null;
+  run_count: number;
+}
+
+export interface ApiLog {
+  id: string;
+  flow_run_id: string | null;
+  task_run_id: string | null;
+  name: string;
+  level: number;
+  message: string;
+  timestamp: string;
+}
+
+export interface ApiWorkPool {
+  id: string;
+  name: string;
+  type: string;
+  concurrency_limit: number | null;
+  is_paused: boolean;
+}
+
+export interface ApiWorker {
+  id: string;
+  name: string;
+  last_heartbeat_time: string;
+  status: string;
+}
+
+export interface OrchestrationResult {
+  status: "ACCEPT" | "REJECT" | "ABORT" | "WAIT";
+  state: ApiState | null;
+  details: Record<string, unknown>;
+}

@@ -1,0 +1,91 @@
+/** The commands that talk to a Sluice server: server, worker, deploy, deployment, work-pool. */
+import type { Logger } from "@sluice/telemetry";
+import type { Command } from "commander";
+import { deployCommand } from "./commands/deploy.js";
+import {
+  deploymentInspectCommand,
+  deploymentLsCommand,
+  deploymentPauseCommand,
+  deploymentRunCommand,
+} from "./commands/deployment.js";
+import { workerStartCommand } from "./commands/worker.js";
+import { workPoolCreateCommand, workPoolInspectCommand, workPoolLsCommand } from "./commands/work-pool.js";
+import type { CliConfig } from "./config.js";
+
+export interface CommandContext {
+  config: CliConfig;
+  logger: Logger;
+  /** Runs a command's action and keeps its exit code. */
+  run(action: () => Promise<number>): Promise<void>;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function registerClusterCommands(program: Command, { config, logger, run }: CommandContext): void {
+  const server = program.command("server").description("the Sluice server: API, scheduler and recorder");
+  server
+    .command("start")
+    .description("start the API on SLUICE_HOST:SLUICE_PORT (default 0.0.0.0:4200) with the scheduler and recorder")
+    .option("--services <list>", "comma-separated subset of api,scheduler,recorder", "api,scheduler,recorder")
+    .action((options: { services: string }) =>
+      run(async () => (await import("./commands/server.js")).serverStartCommand(options, config, logger)),
+    );
+
+  program
+    .command("worker")
+    .description("workers run the flow runs of a work pool")
+    .command("start")
+    .requiredOption("--pool <name>", "work pool to take flow runs from")
+    .option("--limit <n>", "most flow runs at once in this worker", "10")
+    .option("--flows <dir>", "directory deployment entrypoints are relative to", "examples/flows")
+    .option("--name <name>", "worker name (default: host-pid)")
+    .action((options) => run(() => workerStartCommand(options, config, logger)));
+
+  program
+    .command("deploy")
+    .description("run a deploy script: its flow.deploy(...) calls register deployments")
+    .argument("<file>", "deploy script, e.g. examples/flows/deploy.ts")
+    .option("--flows-dir <dir>", "directory entrypoints are relative to (default: the script's directory)")
+    .action((file: string, options: { flowsDir?: string }) => run(() => deployCommand(file, options, config)));
+
+  const deployment = program.command("deployment").description("deployments: run, list, inspect, pause, resume");
+  deployment
+    .command("run")
+    .argument("<name>", '"FLOW NAME/DEPLOYMENT NAME"')
+    .option("-p, --param <key=value>", "a parameter over the deployment's (JSON values are parsed); repeatable", collect, [])
+    .option("--watch", "show the run's states live; exit 0 when it ends Completed")
+    .option("--json", "print the flow run as JSON")
+    .action((name: string, options) => run(() => deploymentRunCommand(name, options, config)));
+  deployment
+    .command("ls")
+    .option("--json", "print JSON")
+    .action((options) => run(() => deploymentLsCommand(options, config)));
+  deployment
+    .command("inspect")
+    .argument("<name>", '"FLOW NAME/DEPLOYMENT NAME"')
+    .action((name: string) => run(() => deploymentInspectCommand(name, config)));
+  deployment
+    .command("pause")
+    .argument("<name>", '"FLOW NAME/DEPLOYMENT NAME"')
+    .action((name: string) => run(() => deploymentPauseCommand(name, true, config)));
+  deployment
+    .command("resume")
+    .argument("<name>", '"FLOW NAME/DEPLOYMENT NAME"')
+    .action((name: string) => run(() => deploymentPauseCommand(name, false, config)));
+
+  const workPool = program.command("work-pool").description("work pools: create, list, inspect");
+  workPool
+    .command("create")
+    .argument("<name>")
+    .option("--limit <n>", "most flow runs at once across the pool")
+    .action((name: string, options) => run(() => workPoolCreateCommand(name, options, config)));
+  workPool
+    .command("ls")
+    .option("--json", "print JSON")
+    .action((options) => run(() => workPoolLsCommand(options, config)));
+  workPool
+    .command("inspect")
+    .argument("<name>")
+    .option("--json", "print JSON")
+    .action((name: string, options) => run(() => workPoolInspectCommand(name, options, config)));
+}

@@ -1,0 +1,68 @@
+/** `sluice worker start --pool NAME [--limit N] [--flows DIR]`: run a pool's flow runs until SIGTERM. */
+import { hostname } from "node:os";
+import { resolve } from "node:path";
+import { SluiceClient } from "@sluice/client";
+import { createDatabase } from "@sluice/db";
+import { redisKeys } from "@sluice/queue";
+import { configureEngine } from "@sluice/sdk";
+import type { Logger } from "@sluice/telemetry";
+import { buildClusterEngine, FlowRunWorker, startHeartbeats } from "@sluice/worker";
+import { Redis } from "ioredis";
+import type { CliConfig } from "../config.js";
+import { printRunLog } from "../console-output.js";
+
+export interface WorkerCommandOptions {
+  pool: string;
+  limit: string;
+  flows: string;
+  name?: string;
+}
+
+export async function workerStartCommand(options: WorkerCommandOptions, config: CliConfig, logger: Logger): Promise<number> {
+  const limit = Number(options.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a positive integer, got '${options.limit}'`);
+  const name = options.name ?? `${hostname()}-${process.pid}`;
+  const flowsDir = resolve(options.flows);
+  const client = new SluiceClient({ apiUrl: config.apiUrl, apiKey: config.apiKey });
+  try {
+    await client.createWorkPool({ name: options.pool });
+  } catch (error) {
+    logger.warn({ err: error }, `could not make sure work pool '${options.pool}' exists through the API; consuming its queue anyway`);
+  }
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+  const database = createDatabase(config.databaseUrl, { applicationName: `sluice-worker-${name}`, max: Math.max(2, limit) });
+  const keys = redisKeys(config.redisPrefix);
+  const cluster = buildClusterEngine(redis, database, keys);
+  cluster.engine.onLog = (event, label) => printRunLog(event, label);
+  configureEngine(cluster.engine);
+  const worker = new FlowRunWorker({
+    connection: redis,
+    prefix: config.redisPrefix,
+    workPoolName: options.pool,
+    name,
+    limit,
+    flowsDir,
+    engine: cluster.engine,
+    logger,
+  });
+  await worker.start();
+  const heartbeats = startHeartbeats(client, { workPoolName: options.pool, name, intervalSeconds: 10, logger });
+  process.stdout.write(`Worker '${name}' started: pool '${options.pool}', up to ${limit} runs at once, flows from ${flowsDir}\n`);
+
+  await new Promise<void>((resolveStop) => {
+    const stop = (signal: string) => {
+      process.stdout.write(`${signal}: finishing running flow runs before exiting…\n`);
+      resolveStop();
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  heartbeats.stop();
+  await worker.stop();
+  await cluster.events.flush();
+  await cluster.leases.close();
+  redis.disconnect();
+  await database.close();
+  process.stdout.write(`Worker '${name}' stopped after ${worker.runsFinished} flow runs.\n`);
+  return 0;
+}

@@ -1,0 +1,3 @@
+export * from "./cluster-engine.js";
+export * from "./flow-run-worker.js";
+export * from "./heartbeat.js";
