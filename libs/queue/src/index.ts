@@ -4,3 +4,4 @@ export * from "./redis-cache-store.js";
 export * from "./redis-event-sink.js";
 export * from "./redis-lease-store.js";
 export * from "./flow-run-queue.js";
+export * from "./flow-run-job.js";

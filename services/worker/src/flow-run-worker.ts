@@ -76,7 +76,7 @@ export class FlowRunWorker {
     try {
       flow = await this.loadEntrypoint(run);
     } catch (error) {
-      failBeforeStart(engine.events, run.flowRunId, `Could not load the flow: ${describeError(error).message}`);
+      failBeforeStart(engine.events, run, `Could not load the flow: ${describeError(error).message}`);
       logger.error({ flowRunId: run.flowRunId, err: error }, "could not load the flow");
       this.runsFinished++;
       return;
@@ -118,8 +118,28 @@ export class FlowRunWorker {
 }
 
 /** A run that cannot even start (its code is missing) still ends in a visible Failed state. */
-function failBeforeStart(events: EventSink, flowRunId: string, message: string): void {
+function failBeforeStart(events: EventSink, run: FlowRunJob, message: string): void {
   const at = Date.now();
+  const flowRunId = run.flowRunId;
+  // A no-op when the API created the run already; otherwise it makes the run visible.
+  events.emit({
+    kind: "flow_run_created",
+    id: randomUUID(),
+    timestamp: new Date(at).toISOString(),
+    flowRun: {
+      id: flowRunId,
+      name: run.flowRunName,
+      flowId: randomUUID(),
+      flowName: run.flowName,
+      deploymentId: run.deploymentId,
+      parentTaskRunId: null,
+      parameters: run.parameters,
+      tags: run.tags,
+      expectedStartTime: run.scheduledTime,
+      workPoolName: run.workPoolName,
+      workQueueName: run.workQueueName,
+    },
+  });
   const emit = (name: StateName, offset: number, data?: unknown) =>
     events.emit({
       kind: "state",

@@ -1,0 +1,183 @@
+/**
+ * The scheduler service: while it holds the leader lock, every tick it
+ * - creates the next runs of every active schedule of every unpaused deployment (idempotent:
+ *   one run per deployment and due time, even with two schedulers racing) and enqueues them;
+ * - marks runs still Scheduled a grace period after they were due as `Late`;
+ * - re-enqueues runs that are Scheduled or Pending in Postgres but missing from Redis (the
+ *   reconciler: a failed enqueue or a Redis restart never strands a run).
+ */
+import { randomUUID } from "node:crypto";
+import {
+  createDeploymentFlowRun,
+  type Database,
+  type DeploymentWithSchedules,
+  flowRuns,
+  listScheduledDeployments,
+  setFlowRunState,
+} from "@sluice/db";
+import { FlowRunQueues, flowRunJobOf, type RunSource } from "@sluice/queue";
+import type { Logger } from "@sluice/telemetry";
+import { and, eq, inArray, lt, sql } from "drizzle-orm";
+import type { Redis } from "ioredis";
+import { LeaderLock } from "./leader-lock.js";
+import { dueTimes, type Schedule } from "./schedule-times.js";
+
+export interface SchedulerOptions {
+  database: Database;
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+  /** Time between ticks. Default 5 s. */
+  intervalMs?: number;
+  /** Runs are created this far ahead (default 1 h), at least `minRuns` (default 3) and at most `maxRuns` (100) per schedule. */
+  horizonMs?: number;
+  minRuns?: number;
+  maxRuns?: number;
+  /** A run still Scheduled this long after it was due is Late. Default 15 s, like Prefect. */
+  lateAfterMs?: number;
+  /** How long the leader lock lasts without renewal. Default 3 × interval. */
+  leaseMs?: number;
+}
+
+export interface TickReport {
+  leader: boolean;
+  created: number;
+  late: number;
+  reenqueued: number;
+}
+
+export class Scheduler {
+  private readonly queues: FlowRunQueues;
+  private readonly lock: LeaderLock;
+  private timer: NodeJS.Timeout | null = null;
+  private ticking: Promise<unknown> = Promise.resolve();
+  readonly id = randomUUID();
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.queues = new FlowRunQueues(options.redis, options.prefix);
+    const interval = options.intervalMs ?? 5000;
+    this.lock = new LeaderLock(options.redis, `${options.prefix}:scheduler:leader`, this.id, options.leaseMs ?? interval * 3);
+  }
+
+  start(): void {
+    const tick = () => {
+      this.ticking = this.tick().catch((error) => this.options.logger.error({ err: error }, "scheduler tick failed"));
+    };
+    tick();
+    this.timer = setInterval(tick, this.options.intervalMs ?? 5000);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.ticking;
+    await this.lock.release().catch(() => {});
+    await this.queues.close();
+  }
+
+  /** One round of work; does nothing unless this scheduler is the leader. */
+  async tick(now = new Date()): Promise<TickReport> {
+    if (!(await this.lock.acquireOrRenew())) return { leader: false, created: 0, late: 0, reenqueued: 0 };
+    const created = await this.scheduleRuns(now);
+    const late = await this.markLateRuns(now);
+    const reenqueued = await this.reconcile(now);
+    if (created + late + reenqueued > 0) this.options.logger.info({ created, late, reenqueued }, "scheduler tick");
+    return { leader: true, created, late, reenqueued };
+  }
+
+  /** Creates the due runs of every schedule within the horizon; returns how many were new. */
+  async scheduleRuns(now = new Date()): Promise<number> {
+    const { db } = this.options.database;
+    const horizon = new Date(now.getTime() + (this.options.horizonMs ?? 3_600_000));
+    const far = new Date(now.getTime() + 100 * 24 * 3_600_000);
+    let created = 0;
+    for (const deployment of await listScheduledDeployments(db)) {
+      for (const row of deployment.schedules) {
+        if (!row.active) continue;
+        const schedule: Schedule =
+          row.cron !== null
+            ? { cron: row.cron, timezone: row.timezone }
+            : { intervalSeconds: row.intervalSeconds ?? 0, anchorDate: row.anchorDate, timezone: row.timezone };
+        // At least minRuns ahead (even beyond the horizon, for daily schedules), never more than maxRuns.
+        let times = dueTimes(schedule, now, horizon, this.options.maxRuns ?? 100);
+        if (times.length < (this.options.minRuns ?? 3)) times = dueTimes(schedule, now, far, this.options.minRuns ?? 3);
+        for (const scheduledTime of times) {
+          const result = await createDeploymentFlowRun(db, deployment, { scheduledTime, autoScheduled: true }, now);
+          if (result.created) {
+            created++;
+            await this.enqueue(result.flowRun, deployment);
+          }
+        }
+      }
+    }
+    return created;
+  }
+
+  /** Scheduled runs not started `lateAfterMs` after they were due become Late. */
+  async markLateRuns(now = new Date()): Promise<number> {
+    const { db } = this.options.database;
+    const cutoff = new Date(now.getTime() - (this.options.lateAfterMs ?? 15_000));
+    const overdue = await db
+      .select({ id: flowRuns.id })
+      .from(flowRuns)
+      .where(
+        and(
+          eq(flowRuns.stateType, "SCHEDULED"),
+          eq(flowRuns.stateName, "Scheduled"),
+          lt(sql`coalesce(${flowRuns.nextScheduledStartTime}, ${flowRuns.expectedStartTime})`, cutoff),
+        ),
+      )
+      .limit(1000);
+    let marked = 0;
+    for (const { id } of overdue) {
+      const result = await setFlowRunState(db, id, {
+        type: "SCHEDULED",
+        name: "Late",
+        message: "Not started by a worker in time: is a worker running for its work pool?",
+        scheduledTime: null,
+      });
+      if (result?.status === "ACCEPT") marked++;
+    }
+    return marked;
+  }
+
+  /** Re-enqueues Scheduled/Pending deployment runs whose job is missing from Redis. */
+  async reconcile(now = new Date()): Promise<number> {
+    const { db } = this.options.database;
+    const candidates = await db
+      .select()
+      .from(flowRuns)
+      .where(and(inArray(flowRuns.stateType, ["SCHEDULED", "PENDING"]), sql`${flowRuns.deploymentId} IS NOT NULL`))
+      .limit(5000);
+    let reenqueued = 0;
+    const sources = new Map<string, RunSource | null>();
+    for (const run of candidates) {
+      if (await this.queues.has(run.workPoolName ?? "default-agent-pool", run.id)) continue;
+      const deploymentId = run.deploymentId as string;
+      if (!sources.has(deploymentId)) sources.set(deploymentId, await this.sourceOf(deploymentId));
+      const source = sources.get(deploymentId);
+      if (!source) continue;
+      await this.queues.enqueue(flowRunJobOf(run, source, now), now.getTime());
+      reenqueued++;
+      this.options.logger.warn({ flowRunId: run.id }, "re-enqueued a run missing from its queue");
+    }
+    return reenqueued;
+  }
+
+  private async enqueue(run: Parameters<typeof flowRunJobOf>[0], deployment: DeploymentWithSchedules): Promise<void> {
+    try {
+      await this.queues.enqueue(flowRunJobOf(run, { flowName: deployment.flowName, entrypoint: deployment.entrypoint }));
+    } catch (error) {
+      this.options.logger.error({ err: error, flowRunId: run.id }, "enqueue failed; the reconciler will retry");
+    }
+  }
+
+  private async sourceOf(deploymentId: string): Promise<RunSource | null> {
+    const { rows } = await this.options.database.pool.query<{ flow_name: string; entrypoint: string | null }>(
+      "SELECT f.name AS flow_name, d.entrypoint FROM deployments d JOIN flows f ON f.id = d.flow_id WHERE d.id = $1",
+      [deploymentId],
+    );
+    const row = rows[0];
+    return row ? { flowName: row.flow_name, entrypoint: row.entrypoint } : null;
+  }
+}

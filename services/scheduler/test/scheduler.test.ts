@@ -1,0 +1,129 @@
+import { createDatabase, type Database, ensureFlow, upsertDeployment } from "@sluice/db";
+import { FlowRunQueues } from "@sluice/queue";
+import { createLogger } from "@sluice/telemetry";
+import { createTestContext, type TestContext } from "@sluice/testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Scheduler } from "../src/index.js";
+
+const logger = createLogger({ service: "test", level: "silent" });
+let ctx: TestContext;
+let database: Database;
+const schedulers: Scheduler[] = [];
+
+beforeEach(async () => {
+  ctx = await createTestContext();
+  database = createDatabase(ctx.databaseUrl, { max: 6 });
+});
+afterEach(async () => {
+  await Promise.all(schedulers.splice(0).map((scheduler) => scheduler.stop()));
+  await database.close();
+  await ctx.close();
+});
+
+function scheduler(options: Partial<ConstructorParameters<typeof Scheduler>[0]> = {}): Scheduler {
+  const created = new Scheduler({ database, redis: ctx.redis, prefix: ctx.prefix, logger, ...options });
+  schedulers.push(created);
+  return created;
+}
+
+async function deployment(schedule: { cron?: string; intervalSeconds?: number; timezone?: string }, paused = false) {
+  const { flow } = await ensureFlow(database.db, { name: "ETL Pipeline" });
+  const { deployment } = await upsertDeployment(database.db, {
+    flowId: flow.id,
+    name: "daily-etl",
+    entrypoint: "etl_pipeline.ts:etlPipeline",
+    parameters: { tableName: "users" },
+    paused,
+    schedules: [{ ...schedule, active: true }],
+  });
+  return deployment;
+}
+
+async function scheduledTimes(): Promise<string[]> {
+  const { rows } = await database.pool.query<{ t: Date }>(
+    "SELECT expected_start_time AS t FROM flow_runs WHERE auto_scheduled ORDER BY expected_start_time",
+  );
+  return rows.map((row) => row.t.toISOString());
+}
+
+describe("scheduler", () => {
+  it("creates runs of a cron schedule in its time zone, across a DST change", async () => {
+    await deployment({ cron: "0 6 * * *", timezone: "America/New_York" });
+    const now = new Date("2026-03-06T12:00:00Z"); // DST starts in New York on 2026-03-08
+    await scheduler({ minRuns: 4 }).tick(now);
+    expect(await scheduledTimes()).toEqual([
+      "2026-03-07T11:00:00.000Z", // 06:00 EST
+      "2026-03-08T10:00:00.000Z", // 06:00 EDT
+      "2026-03-09T10:00:00.000Z",
+      "2026-03-10T10:00:00.000Z",
+    ]);
+  });
+
+  it("enqueues each new run as a delayed job whose id is the run id", async () => {
+    await deployment({ intervalSeconds: 600 });
+    await scheduler({ minRuns: 2, horizonMs: 0 }).tick();
+    const { rows } = await database.pool.query<{ id: string; state_name: string; work_pool_name: string }>(
+      "SELECT id, state_name, work_pool_name FROM flow_runs",
+    );
+    expect(rows).toHaveLength(2);
+    const queues = new FlowRunQueues(ctx.redis, ctx.prefix);
+    try {
+      for (const row of rows) {
+        expect(row.state_name).toBe("Scheduled");
+        const job = await queues.queue(row.work_pool_name).getJob(row.id);
+        expect(await job?.getState()).toBe("delayed");
+        expect(job?.data).toMatchObject({ entrypoint: "etl_pipeline.ts:etlPipeline", parameters: { tableName: "users" } });
+      }
+    } finally {
+      await queues.close();
+    }
+  });
+
+  it("two schedulers racing never create the same run twice", async () => {
+    await deployment({ intervalSeconds: 60 });
+    const now = new Date();
+    // Both believe they may schedule (no leader lock in the way): the database must still hold.
+    const a = scheduler();
+    const b = scheduler();
+    await Promise.all([a.scheduleRuns(now), b.scheduleRuns(now), a.scheduleRuns(now), b.scheduleRuns(now)]);
+    const times = await scheduledTimes();
+    expect(times.length).toBe(60);
+    expect(new Set(times).size).toBe(times.length);
+  });
+
+  it("only one scheduler is the leader at a time", async () => {
+    const a = scheduler();
+    const b = scheduler();
+    const [first, second] = await Promise.all([a.tick(), b.tick()]);
+    expect([first.leader, second.leader].sort()).toEqual([false, true]);
+  });
+
+  it("paused deployments get no new runs", async () => {
+    await deployment({ intervalSeconds: 60 }, true);
+    await scheduler().tick();
+    expect(await scheduledTimes()).toEqual([]);
+  });
+
+  it("marks runs not started in time Late, and re-enqueues runs missing from Redis", async () => {
+    await deployment({ intervalSeconds: 3600 });
+    const past = new Date(Date.now() - 3 * 3600_000);
+    const s = scheduler({ minRuns: 1, horizonMs: 0 });
+    await s.scheduleRuns(past); // due two hours ago
+    // As if Redis had restarted empty: drop every key of this test (never FLUSHDB: Redis is shared).
+    const keys = await ctx.redis.keys(`${ctx.prefix}:*`);
+    if (keys.length > 0) await ctx.redis.del(...keys);
+    const report = await s.tick();
+    expect(report.late).toBeGreaterThanOrEqual(1);
+    expect(report.reenqueued).toBeGreaterThanOrEqual(1);
+    const { rows } = await database.pool.query<{ id: string; state_name: string }>(
+      "SELECT id, state_name FROM flow_runs WHERE expected_start_time < now() ORDER BY expected_start_time LIMIT 1",
+    );
+    expect(rows[0]?.state_name).toBe("Late");
+    const queues = new FlowRunQueues(ctx.redis, ctx.prefix);
+    try {
+      expect(await queues.has("default-agent-pool", rows[0]?.id as string)).toBe(true);
+    } finally {
+      await queues.close();
+    }
+  });
+});
