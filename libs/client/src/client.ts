@@ -93,7 +93,10 @@ export class SluiceClient {
   }
 
   readDeploymentByName(flowName: string, deploymentName: string): Promise<ApiDeployment> {
-    return this.request("GET", `/deployments/name/${encodeURIComponent(flowName)}/${encodeURIComponent(deploymentName)}`);
+    return this.request(
+      "GET",
+      `/deployments/name/${encodeURIComponent(flowName)}/${encodeURIComponent(deploymentName)}`,
+    );
   }
 
   filterDeployments(body: Record<string, unknown> = {}): Promise<ApiDeployment[]> {

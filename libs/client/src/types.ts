@@ -39,7 +39,9 @@ export interface ApiFlowRun {
 export interface ApiSchedule {
   id?: string;
   active: boolean;
-  schedule: { cron: string; timezone?: string | null } | { interval: number; anchor_date?: string | null; timezone?: string | null };
+  schedule:
+    | { cron: string; timezone?: string | null }
+    | { interval: number; anchor_date?: string | null; timezone?: string | null };
 }
 
 export interface ApiDeployment {

@@ -8,8 +8,8 @@ import {
   deploymentPauseCommand,
   deploymentRunCommand,
 } from "./commands/deployment.js";
-import { workerStartCommand } from "./commands/worker.js";
 import { workPoolCreateCommand, workPoolInspectCommand, workPoolLsCommand } from "./commands/work-pool.js";
+import { workerStartCommand } from "./commands/worker.js";
 import type { CliConfig } from "./config.js";
 
 export interface CommandContext {
@@ -52,7 +52,12 @@ export function registerClusterCommands(program: Command, { config, logger, run 
   deployment
     .command("run")
     .argument("<name>", '"FLOW NAME/DEPLOYMENT NAME"')
-    .option("-p, --param <key=value>", "a parameter over the deployment's (JSON values are parsed); repeatable", collect, [])
+    .option(
+      "-p, --param <key=value>",
+      "a parameter over the deployment's (JSON values are parsed); repeatable",
+      collect,
+      [],
+    )
     .option("--watch", "show the run's states live; exit 0 when it ends Completed")
     .option("--json", "print the flow run as JSON")
     .action((name: string, options) => run(() => deploymentRunCommand(name, options, config)));

@@ -11,7 +11,9 @@ export function validateCron(expression: string, timezone: string | null): void 
   try {
     new Cron(expression, { timezone: timezone ?? "UTC", paused: true });
   } catch (error) {
-    throw new InvalidInputError(`Invalid cron schedule '${expression}' (${timezone ?? "UTC"}): ${(error as Error).message}`);
+    throw new InvalidInputError(
+      `Invalid cron schedule '${expression}' (${timezone ?? "UTC"}): ${(error as Error).message}`,
+    );
   }
 }
 

@@ -56,7 +56,12 @@ export class Scheduler {
   constructor(private readonly options: SchedulerOptions) {
     this.queues = new FlowRunQueues(options.redis, options.prefix);
     const interval = options.intervalMs ?? 5000;
-    this.lock = new LeaderLock(options.redis, `${options.prefix}:scheduler:leader`, this.id, options.leaseMs ?? interval * 3);
+    this.lock = new LeaderLock(
+      options.redis,
+      `${options.prefix}:scheduler:leader`,
+      this.id,
+      options.leaseMs ?? interval * 3,
+    );
   }
 
   start(): void {
@@ -166,7 +171,9 @@ export class Scheduler {
 
   private async enqueue(run: Parameters<typeof flowRunJobOf>[0], deployment: DeploymentWithSchedules): Promise<void> {
     try {
-      await this.queues.enqueue(flowRunJobOf(run, { flowName: deployment.flowName, entrypoint: deployment.entrypoint }));
+      await this.queues.enqueue(
+        flowRunJobOf(run, { flowName: deployment.flowName, entrypoint: deployment.entrypoint }),
+      );
     } catch (error) {
       this.options.logger.error({ err: error, flowRunId: run.id }, "enqueue failed; the reconciler will retry");
     }

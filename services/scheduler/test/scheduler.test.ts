@@ -72,7 +72,10 @@ describe("scheduler", () => {
         expect(row.state_name).toBe("Scheduled");
         const job = await queues.queue(row.work_pool_name).getJob(row.id);
         expect(await job?.getState()).toBe("delayed");
-        expect(job?.data).toMatchObject({ entrypoint: "etl_pipeline.ts:etlPipeline", parameters: { tableName: "users" } });
+        expect(job?.data).toMatchObject({
+          entrypoint: "etl_pipeline.ts:etlPipeline",
+          parameters: { tableName: "users" },
+        });
       }
     } finally {
       await queues.close();

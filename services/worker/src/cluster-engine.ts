@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { SqlDatabase } from "@sluice/core";
 import { type Database, getCacheEntry } from "@sluice/db";
-import { RedisCacheStore, RedisEventSink, RedisLeaseStore, type RedisKeys } from "@sluice/queue";
+import { RedisCacheStore, RedisEventSink, type RedisKeys, RedisLeaseStore } from "@sluice/queue";
 import { type Engine, InProcessTaskDispatcher } from "@sluice/sdk";
 import type { Redis } from "ioredis";
 import type pg from "pg";
@@ -22,7 +22,9 @@ export function buildClusterEngine(redis: Redis, database: Database, keys: Redis
   const cache = new RedisCacheStore(redis, keys, {
     load: async (cacheKey) => {
       const entry = await getCacheEntry(database.db, cacheKey);
-      return entry && { taskRunId: entry.taskRunId, result: entry.result, expiresAt: entry.expiresAt?.toISOString() ?? null };
+      return (
+        entry && { taskRunId: entry.taskRunId, result: entry.result, expiresAt: entry.expiresAt?.toISOString() ?? null }
+      );
     },
     save: (cacheKey, entry) =>
       events.emit({

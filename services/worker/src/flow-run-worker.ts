@@ -30,6 +30,7 @@ export interface FlowRunWorkerOptions {
 
 export class FlowRunWorker {
   private worker: Worker<FlowRunJob> | null = null;
+  private blockingConnection: Redis | null = null;
   private readonly flows = new Map<string, Promise<Flow<unknown, unknown>>>();
   /** Flow runs finished by this worker, whatever their outcome. */
   runsFinished = 0;
@@ -38,8 +39,10 @@ export class FlowRunWorker {
 
   async start(): Promise<void> {
     const { options } = this;
+    // BullMQ never closes a connection it is given, so this worker keeps and closes its own.
+    this.blockingConnection = options.connection.duplicate({ maxRetriesPerRequest: null });
     this.worker = new Worker<FlowRunJob>(flowRunQueueName(options.workPoolName), (job) => this.process(job), {
-      connection: options.connection.duplicate({ maxRetriesPerRequest: null }),
+      connection: this.blockingConnection,
       prefix: options.prefix,
       concurrency: options.limit,
       autorun: false,
@@ -61,10 +64,12 @@ export class FlowRunWorker {
   async stop(): Promise<void> {
     await this.worker?.close();
     this.worker = null;
+    this.blockingConnection?.disconnect();
+    this.blockingConnection = null;
   }
 
   get runningCount(): number {
-    return this.worker ? (this.worker as unknown as { running?: number }).running ?? 0 : 0;
+    return this.worker ? ((this.worker as unknown as { running?: number }).running ?? 0) : 0;
   }
 
   private async process(job: Job<FlowRunJob>): Promise<void> {
@@ -105,7 +110,9 @@ export class FlowRunWorker {
     const path = resolve(this.options.flowsDir, file);
     const inside = relative(this.options.flowsDir, path);
     if (inside.startsWith("..") || isAbsolute(inside)) {
-      throw new InvalidInputError(`Entrypoint ${run.entrypoint} is outside the flows directory ${this.options.flowsDir}`);
+      throw new InvalidInputError(
+        `Entrypoint ${run.entrypoint} is outside the flows directory ${this.options.flowsDir}`,
+      );
     }
     let flow = this.flows.get(run.entrypoint);
     if (!flow) {

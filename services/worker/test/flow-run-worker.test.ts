@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { createDatabase, type Database } from "@sluice/db";
-import { FlowRunQueues, type FlowRunJob, redisKeys } from "@sluice/queue";
+import { type FlowRunJob, FlowRunQueues, redisKeys } from "@sluice/queue";
 import { Recorder } from "@sluice/recorder";
 import { configureEngine } from "@sluice/sdk";
 import { createLogger } from "@sluice/telemetry";
@@ -99,7 +99,9 @@ describe("flow-run workers", () => {
     expect(first.runsFinished).toBeGreaterThan(0);
     expect(second.runsFinished).toBeGreaterThan(0);
     expect(first.runsFinished + second.runsFinished).toBe(20);
-    const { rows } = await database.pool.query("SELECT result, parameters FROM flow_runs WHERE id = $1", [jobs[0]?.flowRunId]);
+    const { rows } = await database.pool.query("SELECT result, parameters FROM flow_runs WHERE id = $1", [
+      jobs[0]?.flowRunId,
+    ]);
     expect(rows[0]).toMatchObject({ result: "HELLO N0", parameters: { who: "n0", sleepMs: 30 } });
   });
 

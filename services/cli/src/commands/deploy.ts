@@ -18,6 +18,12 @@ export async function deployCommand(file: string, options: { flowsDir?: string }
     deploy: async (flow: Flow<unknown, unknown>, spec: DeploymentSpec) => {
       const definedIn = flow.definedIn;
       if (!definedIn) throw new InvalidInputError(`Cannot tell which file defines flow '${spec.flowName}'`);
+      if (resolve(definedIn) === script) {
+        // Its exports cannot be read while it is still running: workers need a module to import.
+        throw new InvalidInputError(
+          `Flow '${spec.flowName}' is defined in the deploy script itself: define it in its own module and import it into ${file}`,
+        );
+      }
       const entrypoint = `${relative(flowsDir, definedIn)}:${await exportNameOf(flow, definedIn)}`;
       if (entrypoint.startsWith("..")) {
         throw new InvalidInputError(`${definedIn} is outside the flows directory ${flowsDir}: pass --flows-dir`);

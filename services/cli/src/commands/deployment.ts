@@ -31,7 +31,9 @@ export async function deploymentRunCommand(
     else process.stdout.write(`Created flow run '${run.name}' (${run.id}) of '${fullName}', state ${run.state_name}\n`);
     return 0;
   }
-  process.stdout.write(`Created flow run '${run.name}' (${run.id}); watching its state (Ctrl-C stops watching, not the run)\n`);
+  process.stdout.write(
+    `Created flow run '${run.name}' (${run.id}); watching its state (Ctrl-C stops watching, not the run)\n`,
+  );
   const final = await watchFlowRun(client, run);
   if (options.json) printJson(final);
   return final.state_type === "COMPLETED" ? 0 : 1;
@@ -68,7 +70,8 @@ export async function deploymentLsCommand(options: { json?: boolean }, config: C
   }
   const flowNames = new Map<string, string>();
   for (const deployment of deployments) {
-    if (!flowNames.has(deployment.flow_id)) flowNames.set(deployment.flow_id, (await client.readFlow(deployment.flow_id)).name);
+    if (!flowNames.has(deployment.flow_id))
+      flowNames.set(deployment.flow_id, (await client.readFlow(deployment.flow_id)).name);
   }
   process.stdout.write(
     `${renderTable(
@@ -77,7 +80,13 @@ export async function deploymentLsCommand(options: { json?: boolean }, config: C
         `${flowNames.get(d.flow_id)}/${d.name}`,
         d.id,
         d.work_pool_name,
-        d.schedules.map((s) => ("cron" in s.schedule ? `${s.schedule.cron} (${s.schedule.timezone ?? "UTC"})` : `every ${s.schedule.interval}s`)).join(", "),
+        d.schedules
+          .map((s) =>
+            "cron" in s.schedule
+              ? `${s.schedule.cron} (${s.schedule.timezone ?? "UTC"})`
+              : `every ${s.schedule.interval}s`,
+          )
+          .join(", "),
         d.paused ? "yes" : "no",
       ]),
     )}\n`,

@@ -1,9 +1,9 @@
 /** `sluice run FILE[:export] [--param k=v]`: runs a flow in this process, recorded like any other run. */
-import { configureEngine } from "@sluice/sdk";
+import { configureEngine, loadFlow, parseParams } from "@sluice/sdk";
 import type { Logger } from "@sluice/telemetry";
 import type { CliConfig } from "../config.js";
-import { chooseEngine } from "../modes/choose.js";
-import { loadFlow, parseParams } from "@sluice/sdk";
+import { chooseMode, startEngine } from "../modes/choose.js";
+import { consoleStoreNotices } from "../modes/embedded.js";
 
 export async function runCommand(
   target: string,
@@ -15,8 +15,9 @@ export async function runCommand(
   const selectedFlow = await loadFlow(target);
   // Validate before connecting anything: invalid parameters never leave a half-written run.
   const parameters = selectedFlow.validateParameters(params);
-  const running = await chooseEngine(config, logger, { embedded: options.embedded });
-  process.stdout.write(`Sluice ${running.description}\n`);
+  const mode = await chooseMode(config, { embedded: options.embedded });
+  process.stdout.write(`${mode.line}\n`);
+  const running = await startEngine(mode, config, logger, consoleStoreNotices(config.home));
   configureEngine(running.engine);
   let exitCode = 0;
   try {

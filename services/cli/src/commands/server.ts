@@ -16,8 +16,15 @@ import { type CliConfig, redactUrl } from "../config.js";
 const SERVICES = ["api", "scheduler", "recorder"] as const;
 type Service = (typeof SERVICES)[number];
 
-export async function serverStartCommand(options: { services: string }, config: CliConfig, logger: Logger): Promise<number> {
-  const wanted = options.services.split(",").map((s) => s.trim()).filter(Boolean);
+export async function serverStartCommand(
+  options: { services: string },
+  config: CliConfig,
+  logger: Logger,
+): Promise<number> {
+  const wanted = options.services
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = wanted.filter((s) => !SERVICES.includes(s as Service));
   if (unknown.length > 0 || wanted.length === 0) {
     throw new Error(`--services takes a comma-separated subset of ${SERVICES.join(",")}; got '${options.services}'`);
@@ -33,7 +40,13 @@ export async function serverStartCommand(options: { services: string }, config: 
   const stops: (() => Promise<void>)[] = [];
 
   if (services.has("recorder")) {
-    const recorder = new Recorder({ redis, db: database, keys, consumerName: `server-${hostname()}-${process.pid}`, logger });
+    const recorder = new Recorder({
+      redis,
+      db: database,
+      keys,
+      consumerName: `server-${hostname()}-${process.pid}`,
+      logger,
+    });
     await recorder.start();
     stops.push(() => recorder.stop());
   }

@@ -7,9 +7,14 @@ function clientFor(config: CliConfig): SluiceClient {
   return new SluiceClient({ apiUrl: config.apiUrl, apiKey: config.apiKey });
 }
 
-export async function workPoolCreateCommand(name: string, options: { limit?: string }, config: CliConfig): Promise<number> {
+export async function workPoolCreateCommand(
+  name: string,
+  options: { limit?: string },
+  config: CliConfig,
+): Promise<number> {
   const limit = options.limit === undefined ? null : Number(options.limit);
-  if (limit !== null && (!Number.isInteger(limit) || limit < 0)) throw new Error(`--limit must be a whole number, got '${options.limit}'`);
+  if (limit !== null && (!Number.isInteger(limit) || limit < 0))
+    throw new Error(`--limit must be a whole number, got '${options.limit}'`);
   const pool = await clientFor(config).createWorkPool({ name, type: "process", concurrency_limit: limit });
   process.stdout.write(`Work pool '${pool.name}' ready (${pool.id})\n`);
   return 0;
@@ -28,7 +33,11 @@ export async function workPoolLsCommand(options: { json?: boolean }, config: Cli
   return 0;
 }
 
-export async function workPoolInspectCommand(name: string, options: { json?: boolean }, config: CliConfig): Promise<number> {
+export async function workPoolInspectCommand(
+  name: string,
+  options: { json?: boolean },
+  config: CliConfig,
+): Promise<number> {
   const client = clientFor(config);
   const [pool, workers] = await Promise.all([client.readWorkPool(name), client.filterWorkers(name)]);
   if (options.json) {

@@ -18,19 +18,30 @@ export interface WorkerCommandOptions {
   name?: string;
 }
 
-export async function workerStartCommand(options: WorkerCommandOptions, config: CliConfig, logger: Logger): Promise<number> {
+export async function workerStartCommand(
+  options: WorkerCommandOptions,
+  config: CliConfig,
+  logger: Logger,
+): Promise<number> {
   const limit = Number(options.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a positive integer, got '${options.limit}'`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new Error(`--limit must be a positive integer, got '${options.limit}'`);
   const name = options.name ?? `${hostname()}-${process.pid}`;
   const flowsDir = resolve(options.flows);
   const client = new SluiceClient({ apiUrl: config.apiUrl, apiKey: config.apiKey });
   try {
     await client.createWorkPool({ name: options.pool });
   } catch (error) {
-    logger.warn({ err: error }, `could not make sure work pool '${options.pool}' exists through the API; consuming its queue anyway`);
+    logger.warn(
+      { err: error },
+      `could not make sure work pool '${options.pool}' exists through the API; consuming its queue anyway`,
+    );
   }
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
-  const database = createDatabase(config.databaseUrl, { applicationName: `sluice-worker-${name}`, max: Math.max(2, limit) });
+  const database = createDatabase(config.databaseUrl, {
+    applicationName: `sluice-worker-${name}`,
+    max: Math.max(2, limit),
+  });
   const keys = redisKeys(config.redisPrefix);
   const cluster = buildClusterEngine(redis, database, keys);
   cluster.engine.onLog = (event, label) => printRunLog(event, label);
@@ -47,7 +58,9 @@ export async function workerStartCommand(options: WorkerCommandOptions, config: 
   });
   await worker.start();
   const heartbeats = startHeartbeats(client, { workPoolName: options.pool, name, intervalSeconds: 10, logger });
-  process.stdout.write(`Worker '${name}' started: pool '${options.pool}', up to ${limit} runs at once, flows from ${flowsDir}\n`);
+  process.stdout.write(
+    `Worker '${name}' started: pool '${options.pool}', up to ${limit} runs at once, flows from ${flowsDir}\n`,
+  );
 
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string) => {

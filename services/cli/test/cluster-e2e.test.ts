@@ -1,0 +1,123 @@
+/**
+ * The README's cluster commands as a user runs them: a server, workers, a deploy script, and
+ * `deployment run --watch`, each a real `sluice` process on this test's own database and prefix.
+ */
+import { SluiceClient } from "@sluice/client";
+import { createTestContext, type TestContext } from "@sluice/testing";
+import pg from "pg";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runSluice } from "../../../examples/test/run-cli.js";
+import { clusterEnvFor, freePort, type SluiceProcess, startSluice, waitFor } from "./cluster-processes.js";
+
+let ctx: TestContext;
+let env: Record<string, string>;
+let client: SluiceClient;
+let pool: pg.Pool;
+const processes: SluiceProcess[] = [];
+
+beforeEach(async () => {
+  ctx = await createTestContext();
+  const port = await freePort();
+  env = clusterEnvFor(ctx, port);
+  client = new SluiceClient({ apiUrl: env.SLUICE_API_URL as string });
+  pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: 2 });
+  processes.push(startSluice(["server", "start"], env));
+  await waitFor("the API", () => client.health());
+});
+
+afterEach(async () => {
+  await Promise.all(processes.splice(0).map((p) => p.stop("SIGKILL")));
+  await pool.end();
+  await ctx.close();
+});
+
+function startWorker(name: string, limit = 4): SluiceProcess {
+  const worker = startSluice(
+    [
+      "worker",
+      "start",
+      "--pool",
+      "default-agent-pool",
+      "--flows",
+      "examples/flows",
+      "--name",
+      name,
+      "--limit",
+      String(limit),
+    ],
+    env,
+  );
+  processes.push(worker);
+  return worker;
+}
+
+async function runStates(ids: string[]): Promise<string[]> {
+  const { rows } = await pool.query<{ state_name: string }>("SELECT state_name FROM flow_runs WHERE id = ANY($1)", [
+    ids,
+  ]);
+  return rows.map((row) => row.state_name);
+}
+
+describe("server, workers and deployments", () => {
+  it("deploy + `deployment run --watch` ends Completed with the ETL rows loaded", async () => {
+    startWorker("w1");
+    const deployed = await runSluice(["deploy", "examples/flows/deploy.ts"], env);
+    expect(deployed.code).toBe(0);
+    expect(deployed.stdout).toContain("Deployment 'ETL Pipeline/daily-etl' registered");
+
+    const watched = await runSluice(["deployment", "run", "ETL Pipeline/daily-etl", "--watch"], env);
+    expect(watched.stderr).toBe("");
+    expect(watched.code).toBe(0);
+    expect(watched.stdout).toMatch(/is Scheduled/);
+    expect(watched.stdout).toMatch(/is Completed/);
+    expect((await pool.query("SELECT count(*)::int AS n FROM users")).rows[0]).toEqual({ n: 10 });
+
+    const listed = await runSluice(["deployment", "ls"], env);
+    expect(listed.stdout).toContain("ETL Pipeline/daily-etl");
+    expect(listed.stdout).toContain("0 6 * * * (UTC)");
+  });
+
+  it("two worker processes share the load of 50 runs", async () => {
+    const first = startWorker("w1", 3);
+    const second = startWorker("w2", 3);
+    await runSluice(["deploy", "examples/flows/deploy.ts"], env);
+    const deployment = await client.readDeploymentByName("Full Data Pipeline", "multi-stage");
+    await waitFor("both workers", async () => (await client.filterWorkers("default-agent-pool")).length === 2);
+    const runs = await Promise.all(Array.from({ length: 50 }, () => client.createFlowRunFromDeployment(deployment.id)));
+    const ids = runs.map((run) => run.id);
+    await waitFor(
+      "50 runs Completed",
+      async () => {
+        const states = await runStates(ids);
+        return states.length === 50 && states.every((state) => state === "Completed");
+      },
+      60_000,
+    );
+    // Each worker logs the runs it takes; both must have taken some.
+    const ranBy = (worker: SluiceProcess) =>
+      (worker.output().match(/Flow run '[^']+' - Beginning flow run/g) ?? []).length;
+    expect(ranBy(first)).toBeGreaterThan(0);
+    expect(ranBy(second)).toBeGreaterThan(0);
+  });
+
+  it("SIGTERM to a worker mid-run: the run still ends Completed and the worker exits 0", async () => {
+    const worker = startSluice(
+      ["worker", "start", "--pool", "default-agent-pool", "--flows", "services/cli/test/flows", "--name", "w1"],
+      env,
+    );
+    processes.push(worker);
+    expect((await runSluice(["deploy", "services/cli/test/flows/deploy.ts"], env)).code).toBe(0);
+    const deployment = await client.readDeploymentByName("Slow Flow", "slow");
+    const run = await client.createFlowRunFromDeployment(deployment.id, { parameters: { ms: 1500 } });
+    await waitFor("the run to start", async () => (await runStates([run.id]))[0] === "Running");
+    expect(await worker.stop("SIGTERM")).toBe(0);
+    expect(worker.output()).toContain("finishing running flow runs");
+    await waitFor("the run Completed", async () => (await runStates([run.id]))[0] === "Completed");
+  });
+
+  it("an unknown deployment name is a clear error with a non-zero exit", async () => {
+    const result = await runSluice(["deployment", "run", "Nope/nothing"], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/Deployment not found|404/);
+  });
+});
