@@ -50,10 +50,14 @@ export const loadData = task(
       await db.query(`CREATE TABLE "${tableName}" (${columnSql})`);
       const params: unknown[] = [];
       const values = rows.map(
-        (row) => `(${columns.map((c) => `$${params.push(row[c] instanceof Date ? row[c] : (row[c] ?? null))}`).join(", ")})`,
+        (row) =>
+          `(${columns.map((c) => `$${params.push(row[c] instanceof Date ? row[c] : (row[c] ?? null))}`).join(", ")})`,
       );
       if (rows.length > 0) {
-        await db.query(`INSERT INTO "${tableName}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES ${values.join(", ")}`, params);
+        await db.query(
+          `INSERT INTO "${tableName}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES ${values.join(", ")}`,
+          params,
+        );
       }
     };
     if (dbUrl) {
@@ -80,7 +84,10 @@ export const etlPipeline = flow(
     logPrints: true,
     parameters: z.object({
       apiUrl: z.string().url().default(fixtureUrl()),
-      tableName: z.string().regex(/^[a-z_][a-z0-9_]*$/, "must be a lower_snake_case table name").default("users"),
+      tableName: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]*$/, "must be a lower_snake_case table name")
+        .default("users"),
       dbUrl: z.string().optional(),
     }),
   },
@@ -107,7 +114,8 @@ export function normaliseColumns(record: Row, prefix = ""): Row {
   const out: Row = {};
   for (const [key, value] of Object.entries(record)) {
     const column = toSnakeCase(prefix ? `${prefix}_${key}` : key);
-    if (value && typeof value === "object" && !Array.isArray(value)) Object.assign(out, normaliseColumns(value as Row, column));
+    if (value && typeof value === "object" && !Array.isArray(value))
+      Object.assign(out, normaliseColumns(value as Row, column));
     else out[column] = value;
   }
   return out;

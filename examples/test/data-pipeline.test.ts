@@ -19,7 +19,13 @@ it("the multi-stage pipeline runs its two subflows as flow runs linked to the pa
 
   const pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: 1 });
   try {
-    const { rows } = await pool.query<{ id: string; flow: string; state_name: string; parent_flow: string | null; result: unknown }>(`
+    const { rows } = await pool.query<{
+      id: string;
+      flow: string;
+      state_name: string;
+      parent_flow: string | null;
+      result: unknown;
+    }>(`
       SELECT fr.id, f.name AS flow, fr.state_name, parent_flow.name AS parent_flow, fr.result
       FROM flow_runs fr JOIN flows f ON f.id = fr.flow_id
       LEFT JOIN task_runs link ON link.id = fr.parent_task_run_id

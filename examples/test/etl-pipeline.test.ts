@@ -8,6 +8,8 @@ let pool: pg.Pool;
 beforeEach(async () => {
   ctx = await createTestContext();
   pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: 2 });
+  // Dropping the test database may reach a connection that pool.end() is still closing.
+  pool.on("error", () => {});
 });
 afterEach(async () => {
   await pool.end();
@@ -31,7 +33,11 @@ describe("the ETL example, end to end through `sluice run`", () => {
     );
     expect(users.map((user) => Number(user.id))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(users[0]?.created_at).toBeInstanceOf(Date);
-    expect(users[0]).toMatchObject({ name: "Leanne Graham", company_name: "Graham Group", address_city: "Gwenborough" });
+    expect(users[0]).toMatchObject({
+      name: "Leanne Graham",
+      company_name: "Graham Group",
+      address_city: "Gwenborough",
+    });
 
     const [flowRun] = await query<{ id: string; state_name: string; parameters: Record<string, unknown> }>(
       "SELECT fr.id, fr.state_name, fr.parameters FROM flow_runs fr JOIN flows f ON f.id = fr.flow_id WHERE f.name = 'ETL Pipeline'",
@@ -59,9 +65,9 @@ describe("the ETL example, end to end through `sluice run`", () => {
       [flowRun?.id],
     );
     expect(flowStates.map((state) => state.name)).toEqual(["Pending", "Running", "Completed"]);
-    const logs = (await query<{ message: string }>("SELECT message FROM logs WHERE flow_run_id = $1", [flowRun?.id])).map(
-      (log) => log.message,
-    );
+    const logs = (
+      await query<{ message: string }>("SELECT message FROM logs WHERE flow_run_id = $1", [flowRun?.id])
+    ).map((log) => log.message);
     expect(logs).toContain("Pipeline complete: 10 rows loaded into users"); // console.log, captured by logPrints
     expect(logs.some((message) => message.startsWith("Extracting data from http://127.0.0.1:"))).toBe(true);
 

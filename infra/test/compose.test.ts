@@ -53,7 +53,14 @@ describe("docker-compose.yml", () => {
     const worker = services.worker;
     expect(worker?.image).toBe(services.server?.image);
     expect(worker?.restart).toBe("unless-stopped");
-    expect(worker?.command).toEqual(["worker", "start", "--pool", "default-agent-pool", "--flows", "/app/examples/flows"]);
+    expect(worker?.command).toEqual([
+      "worker",
+      "start",
+      "--pool",
+      "default-agent-pool",
+      "--flows",
+      "/app/examples/flows",
+    ]);
     expect(JSON.stringify(worker?.volumes)).toContain("examples/flows");
     expect(worker?.ports).toBeUndefined(); // a published port would stop `--scale worker=3`
     expect(worker?.environment?.SLUICE_REDIS_URL).toBe("redis://redis:6379");

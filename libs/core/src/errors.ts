@@ -3,6 +3,7 @@
 export type ErrorCode =
   | "PARAMETER_VALIDATION"
   | "NOT_FOUND"
+  | "CONFLICT"
   | "INVALID_INPUT"
   | "TASK_TIMEOUT"
   | "TASK_FAILED"
@@ -46,6 +47,13 @@ export class ParameterValidationError extends SluiceError {
 export class NotFoundError extends SluiceError {
   constructor(message: string) {
     super("NOT_FOUND", message);
+  }
+}
+
+/** The request clashes with what exists (e.g. creating a work pool whose name is taken). */
+export class ConflictError extends SluiceError {
+  constructor(message: string) {
+    super("CONFLICT", message);
   }
 }
 

@@ -2,6 +2,7 @@ export * from "./duration.js";
 export * from "./errors.js";
 export * from "./events.js";
 export * from "./hash.js";
+export * from "./names.js";
 export * from "./ports.js";
 export * from "./retry.js";
 export * from "./states.js";

@@ -40,6 +40,32 @@ export function stateTypeOf(name: StateName): StateType {
   return STATE_NAME_TYPES[name];
 }
 
+/** The usual name of a state of this type (a state set by type alone gets it, as in Prefect). */
+export function defaultStateName(type: StateType): StateName {
+  switch (type) {
+    case "SCHEDULED":
+      return "Scheduled";
+    case "PENDING":
+      return "Pending";
+    case "RUNNING":
+      return "Running";
+    case "COMPLETED":
+      return "Completed";
+    case "FAILED":
+      return "Failed";
+    case "CANCELLED":
+      return "Cancelled";
+    case "CANCELLING":
+      return "Cancelling";
+    case "CRASHED":
+      return "Crashed";
+    case "PAUSED":
+      return "Paused";
+    default:
+      return assertNever(type);
+  }
+}
+
 export function isTerminal(type: StateType): boolean {
   switch (type) {
     case "COMPLETED":

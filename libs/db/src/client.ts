@@ -1,10 +1,14 @@
 /** The connection pool and the typed drizzle handle every service uses. */
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import pg from "pg";
 import * as schema from "./schema.js";
 
 export type Schema = typeof schema;
+/** The drizzle handle on a Postgres server (node-postgres). */
 export type SluiceDb = NodePgDatabase<Schema>;
+/** Any drizzle handle on the Sluice schema: a Postgres server's (SluiceDb) or the embedded PGlite one. */
+export type AnySluiceDb = PgDatabase<PgQueryResultHKT, Schema>;
 
 export interface DatabaseOptions {
   /** Maximum connections in the pool (pg's default is 10). */

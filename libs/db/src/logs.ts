@@ -1,6 +1,6 @@
 /** Reading run logs (used by tests and the CLI). */
 import { and, asc, eq, gte, type SQL } from "drizzle-orm";
-import type { SluiceDb } from "./client.js";
+import type { AnySluiceDb } from "./client.js";
 import { type Log, logs } from "./schema.js";
 
 export interface ListLogsOptions {
@@ -13,7 +13,7 @@ export interface ListLogsOptions {
 }
 
 /** Logs oldest first. */
-export async function listLogs(db: SluiceDb, options: ListLogsOptions = {}): Promise<Log[]> {
+export async function listLogs(db: AnySluiceDb, options: ListLogsOptions = {}): Promise<Log[]> {
   const where: SQL[] = [];
   if (options.flowRunId !== undefined) where.push(eq(logs.flowRunId, options.flowRunId));
   if (options.taskRunId !== undefined) where.push(eq(logs.taskRunId, options.taskRunId));

@@ -1,14 +1,30 @@
-/** Lets the write paths take whatever handle the caller has: a Database, a pg pool or a drizzle db. */
+/**
+ * Lets the write paths take whatever handle the caller has: a Database, a pg pool or a drizzle db
+ * on a Postgres server, or the embedded database (PGlite, or its drizzle handle).
+ */
+import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import type { Database, SluiceDb } from "./client.js";
+import type { EmbeddedDatabase, EmbeddedDb } from "./embedded.js";
 
-export type DbHandle = Database | SluiceDb | pg.Pool;
+export type DbHandle = Database | SluiceDb | pg.Pool | EmbeddedDatabase | EmbeddedDb | PGlite;
 type Connection = pg.Pool | pg.PoolClient | pg.Client;
 
-function connectionOf(handle: DbHandle): Connection {
+/** One statement of a transaction; `name` lets Postgres servers prepare it once per connection. */
+export interface SqlExecutor {
+  query<Row = Record<string, unknown>>(statement: { name?: string; text: string; values?: unknown[] }): Promise<Row[]>;
+}
+
+function isPGlite(value: unknown): value is PGlite {
+  return typeof value === "object" && value !== null && "waitReady" in value && "dumpDataDir" in value;
+}
+
+function targetOf(handle: DbHandle): Connection | PGlite {
   if (handle instanceof pg.Pool) return handle;
+  if (isPGlite(handle)) return handle;
+  if ("kind" in handle && handle.kind === "embedded") return handle.client;
   if ("pool" in handle && "db" in handle) return handle.pool;
-  return (handle as SluiceDb & { $client: Connection }).$client;
+  return (handle as unknown as { $client: Connection | PGlite }).$client;
 }
 
 function isPool(connection: Connection): connection is pg.Pool {
@@ -17,16 +33,27 @@ function isPool(connection: Connection): connection is pg.Pool {
 
 /**
  * Runs `work` in one transaction on one connection: a connection checked out of the pool (and
- * returned, or discarded when it broke), or the single client the handle wraps.
+ * returned, or discarded when it broke), the single client the handle wraps, or PGlite.
  */
-export async function withTransaction<T>(handle: DbHandle, work: (client: pg.ClientBase) => Promise<T>): Promise<T> {
-  const connection = connectionOf(handle);
-  const client = isPool(connection) ? await connection.connect() : connection;
+export async function withTransaction<T>(handle: DbHandle, work: (sql: SqlExecutor) => Promise<T>): Promise<T> {
+  const target = targetOf(handle);
+  if (isPGlite(target)) {
+    return target.transaction((tx) =>
+      work({
+        query: async <Row>(statement: { text: string; values?: unknown[] }) =>
+          (await tx.query<Row>(statement.text, statement.values)).rows,
+      }),
+    );
+  }
+  const client = isPool(target) ? await target.connect() : target;
   let broken: Error | undefined;
   try {
     await client.query("BEGIN");
     try {
-      const result = await work(client);
+      const result = await work({
+        query: async <Row>(statement: { name?: string; text: string; values?: unknown[] }) =>
+          (await client.query(statement)).rows as Row[],
+      });
       await client.query("COMMIT");
       return result;
     } catch (error) {
@@ -36,6 +63,6 @@ export async function withTransaction<T>(handle: DbHandle, work: (client: pg.Cli
       throw error;
     }
   } finally {
-    if (isPool(connection)) (client as pg.PoolClient).release(broken);
+    if (isPool(target)) (client as pg.PoolClient).release(broken);
   }
 }

@@ -17,9 +17,8 @@ import {
   type StateEvent,
   type TaskRunCreatedEvent,
 } from "@sluice/core";
-import type pg from "pg";
 import { toJsonParam } from "./json-param.js";
-import { type DbHandle, withTransaction } from "./queryable.js";
+import { type DbHandle, type SqlExecutor, withTransaction } from "./queryable.js";
 import {
   applyStatesSql,
   FLOW_RUN_TABLES,
@@ -82,7 +81,7 @@ export async function recordEvents(handle: DbHandle, events: readonly RunEvent[]
 
 /** Inserts the state history, then re-derives the current state of every run the batch touched. */
 async function recordStates(
-  client: pg.ClientBase,
+  client: SqlExecutor,
   tables: RunTables,
   states: StateEvent[],
   createdRunIds: string[],
@@ -101,7 +100,7 @@ async function recordStates(
   await run(client, `sluice_apply_${tables.kind}_states`, applyStatesSql(tables), runIds);
 }
 
-async function run(client: pg.ClientBase, name: string, text: string, param: unknown): Promise<void> {
+async function run(client: SqlExecutor, name: string, text: string, param: unknown): Promise<void> {
   await client.query({ name, text, values: [param] });
 }
 

@@ -10,6 +10,7 @@ import { STATE_TYPES } from "@sluice/core";
 import { sql } from "drizzle-orm";
 import {
   boolean,
+  check,
   doublePrecision,
   index,
   integer,
@@ -19,6 +20,7 @@ import {
   text,
   timestamp,
   unique,
+  uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
 
@@ -70,6 +72,7 @@ const stateHistoryColumns = () => ({
 export const flows = pgTable("flows", {
   id: uuid("id").primaryKey().defaultRandom(),
   name: text("name").notNull().unique(),
+  tags: tags(),
   created: created(),
   updated: updated(),
 });
@@ -89,6 +92,12 @@ export const flowRuns = pgTable(
     workPoolName: text("work_pool_name"),
     workQueueName: text("work_queue_name"),
     result: jsonb("result"),
+    /** Given by the client: creating a run of the same deployment with the same key returns the first one. */
+    idempotencyKey: text("idempotency_key"),
+    /** Created by the scheduler from a deployment schedule (at most one per deployment and time). */
+    autoScheduled: boolean("auto_scheduled").notNull().default(false),
+    /** Prefect's FlowRunPolicy: { retries, retry_delay, … }. */
+    empiricalPolicy: jsonObject("empirical_policy"),
     created: created(),
     updated: updated(),
   },
@@ -98,6 +107,15 @@ export const flowRuns = pgTable(
     index("flow_runs_expected_start_time_idx").on(t.expectedStartTime.desc()),
     index("flow_runs_parent_task_run_id_idx").on(t.parentTaskRunId),
     index("flow_runs_deployment_id_idx").on(t.deploymentId),
+    uniqueIndex("flow_runs_deployment_id_idempotency_key_unique")
+      .on(t.deploymentId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} IS NOT NULL`),
+    /** Two schedulers racing can never create the same scheduled run twice. */
+    uniqueIndex("flow_runs_deployment_id_auto_scheduled_start_unique")
+      .on(t.deploymentId, t.expectedStartTime)
+      .where(sql`${t.autoScheduled}`),
+    /** Scheduled runs by due time (late runs, the reconciler). */
+    index("flow_runs_scheduled_next_start_idx").on(t.nextScheduledStartTime).where(sql`${t.stateType} = 'SCHEDULED'`),
   ],
 );
 
@@ -191,10 +209,14 @@ export const deployments = pgTable(
     paused: boolean("paused").notNull().default(false),
     concurrencyLimit: integer("concurrency_limit"),
     description: text("description"),
+    version: text("version"),
+    /** Whether runs' parameters are validated against parameter_schema (Prefect's default: yes). */
+    enforceParameterSchema: boolean("enforce_parameter_schema").notNull().default(true),
+    jobVariables: jsonObject("job_variables"),
     created: created(),
     updated: updated(),
   },
-  (t) => [unique("deployments_flow_id_name_unique").on(t.flowId, t.name)],
+  (t) => [unique("deployments_flow_id_name_unique").on(t.flowId, t.name), index("deployments_name_idx").on(t.name)],
 );
 
 export const deploymentSchedules = pgTable(
@@ -204,12 +226,23 @@ export const deploymentSchedules = pgTable(
     deploymentId: uuid("deployment_id")
       .notNull()
       .references(() => deployments.id, { onDelete: "cascade" }),
-    cron: text("cron").notNull(),
+    /** A cron schedule has `cron`; an interval schedule has `interval_seconds` (and maybe `anchor_date`). */
+    cron: text("cron"),
+    intervalSeconds: doublePrecision("interval_seconds"),
+    anchorDate: timestamptz("anchor_date"),
     timezone: text("timezone").notNull().default("UTC"),
     active: boolean("active").notNull().default(true),
+    /** Parameters of this schedule's runs, over the deployment's. */
+    parameters: jsonObject("parameters"),
+    slug: text("slug"),
     created: created(),
+    updated: updated(),
   },
-  (t) => [index("deployment_schedules_deployment_id_idx").on(t.deploymentId)],
+  (t) => [
+    index("deployment_schedules_deployment_id_idx").on(t.deploymentId),
+    check("deployment_schedules_one_kind", sql`(${t.cron} IS NULL) <> (${t.intervalSeconds} IS NULL)`),
+    check("deployment_schedules_interval_positive", sql`${t.intervalSeconds} IS NULL OR ${t.intervalSeconds} > 0`),
+  ],
 );
 
 export const workPools = pgTable("work_pools", {
@@ -218,8 +251,51 @@ export const workPools = pgTable("work_pools", {
   type: text("type").notNull().default("process"),
   concurrencyLimit: integer("concurrency_limit"),
   paused: boolean("paused").notNull().default(false),
+  description: text("description"),
+  baseJobTemplate: jsonObject("base_job_template"),
   created: created(),
+  updated: updated(),
 });
+
+/** Prefect's work pool queues: a pool has a "default" queue and maybe more, by priority. */
+export const workQueues = pgTable(
+  "work_queues",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workPoolId: uuid("work_pool_id")
+      .notNull()
+      .references(() => workPools.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    description: text("description"),
+    concurrencyLimit: integer("concurrency_limit"),
+    /** 1 is the highest priority. */
+    priority: integer("priority").notNull().default(1),
+    paused: boolean("paused").notNull().default(false),
+    lastPolled: timestamptz("last_polled"),
+    created: created(),
+    updated: updated(),
+  },
+  (t) => [unique("work_queues_work_pool_id_name_unique").on(t.workPoolId, t.name)],
+);
+
+/** Workers seen polling a pool, by the heartbeats they send. */
+export const workers = pgTable(
+  "workers",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workPoolId: uuid("work_pool_id")
+      .notNull()
+      .references(() => workPools.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    lastHeartbeatTime: timestamptz("last_heartbeat_time").notNull().defaultNow(),
+    heartbeatIntervalSeconds: integer("heartbeat_interval_seconds"),
+    /** ONLINE when it last sent a heartbeat; readers treat a stale heartbeat as OFFLINE. */
+    status: text("status").notNull().default("ONLINE"),
+    created: created(),
+    updated: updated(),
+  },
+  (t) => [unique("workers_work_pool_id_name_unique").on(t.workPoolId, t.name)],
+);
 
 export const concurrencyLimits = pgTable("concurrency_limits", {
   id: uuid("id").primaryKey().defaultRandom(),
@@ -239,4 +315,6 @@ export type TaskCacheEntry = typeof taskCache.$inferSelect;
 export type Deployment = typeof deployments.$inferSelect;
 export type DeploymentSchedule = typeof deploymentSchedules.$inferSelect;
 export type WorkPool = typeof workPools.$inferSelect;
+export type WorkQueue = typeof workQueues.$inferSelect;
+export type Worker = typeof workers.$inferSelect;
 export type ConcurrencyLimit = typeof concurrencyLimits.$inferSelect;

@@ -1,11 +1,11 @@
 /** Reading cached task results. */
 import { and, eq, gt, isNull, or } from "drizzle-orm";
-import type { SluiceDb } from "./client.js";
+import type { AnySluiceDb } from "./client.js";
 import { type TaskCacheEntry, taskCache } from "./schema.js";
 
 /** The entry cached under `cacheKey`, or null when there is none or it has expired at `now`. */
 export async function getCacheEntry(
-  db: SluiceDb,
+  db: AnySluiceDb,
   cacheKey: string,
   now: Date = new Date(),
 ): Promise<TaskCacheEntry | null> {

@@ -72,6 +72,8 @@ describe("migrateDatabase", () => {
       "task_run_states",
       "task_runs",
       "work_pools",
+      "work_queues",
+      "workers",
     ]);
     const applied = await query(url, "SELECT hash FROM drizzle.__drizzle_migrations");
     const { readdirSync } = await import("node:fs");

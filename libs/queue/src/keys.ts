@@ -14,6 +14,10 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX) {
     leaseSlots: (limitKey: string) => `${prefix}:lease:${limitKey}`,
     /** Pub/sub channel on which a freed slot is announced. */
     leaseFreed: (limitKey: string) => `${prefix}:lease-freed:${limitKey}`,
+    /** Tag concurrency limits (hash: tag → limit), kept by the API from Postgres so workers read them here. */
+    tagLimits: `${prefix}:tag-limits`,
+    /** The lease limit key of a tag's concurrency limit: its slots are `leaseSlots(tagLimitKey(tag))`. */
+    tagLimitKey: (tag: string) => `tag:${tag}`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

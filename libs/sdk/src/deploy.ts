@@ -3,7 +3,7 @@
  * The SDK describes the deployment; whoever hosts the deploy script (`sluice deploy FILE`) sends it
  * to the API, with the flow's entrypoint resolved relative to the flows directory.
  */
-import { ConfigurationError, parseDuration, type Duration } from "@sluice/core";
+import { ConfigurationError, type Duration, parseDuration } from "@sluice/core";
 import { z } from "zod";
 import type { Flow } from "./flow.js";
 
@@ -17,7 +17,10 @@ export function cron(expression: string, options: { timezone?: string } = {}): S
 }
 
 /** Every `every` (seconds as a number, or "15m", "1h"), counted from `anchorDate` if given. */
-export function interval(every: number | Duration, options: { anchorDate?: Date | string; timezone?: string } = {}): ScheduleSpec {
+export function interval(
+  every: number | Duration,
+  options: { anchorDate?: Date | string; timezone?: string } = {},
+): ScheduleSpec {
   const seconds = typeof every === "number" ? every : parseDuration(every) / 1000;
   const anchor = options.anchorDate === undefined ? null : new Date(options.anchorDate).toISOString();
   return { kind: "interval", intervalSeconds: seconds, anchorDate: anchor, timezone: options.timezone ?? "UTC" };
@@ -76,7 +79,9 @@ export async function deployFlow(flow: Flow<unknown, unknown>, options: DeployOp
     workQueueName: options.workQueueName ?? null,
     schedules: [...(options.schedule ? [options.schedule] : []), ...(options.schedules ?? [])],
     parameters: options.parameters ?? {},
-    parameterSchema: schema ? (z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>) : null,
+    parameterSchema: schema
+      ? (z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>)
+      : null,
     tags: options.tags ?? [],
     description: options.description ?? flow.options.description ?? null,
     paused: options.paused ?? false,

@@ -1,12 +1,12 @@
 /** `flow()`: a function whose calls are recorded as flow runs (subflows when called inside a run). */
 import { randomUUID } from "node:crypto";
-import { CancelledError, type FieldIssue, ParameterValidationError } from "@sluice/core";
+import { CancelledError, type FieldIssue, generateRunName, ParameterValidationError } from "@sluice/core";
 import type { z } from "zod";
 import { type RetryOptions, runAttempts } from "./attempts.js";
 import { currentRunContext, type RunContext, runContextStorage } from "./context.js";
-import { currentEngine } from "./engine.js";
-import { generateRunName } from "./names.js";
 import { type DeployOptions, deployFlow } from "./deploy.js";
+import { currentEngine } from "./engine.js";
+
 import { installPrintCapture } from "./print-capture.js";
 import { createRunLogger } from "./run-logger.js";
 import { RunStates } from "./run-states.js";

@@ -27,7 +27,7 @@ export function createRunLogger(target: RunLoggerTarget): RunLogger {
     const event: LogEvent = {
       kind: "log",
       id: randomUUID(),
-      timestamp: new Date().toISOString(),
+      timestamp: nextLogTimestamp(),
       flowRunId: target.flowRunId,
       taskRunId: target.taskRunId,
       name: target.name,
@@ -46,6 +46,19 @@ export function createRunLogger(target: RunLoggerTarget): RunLogger {
     error: (m, ...a) => log("ERROR", m, ...a),
     critical: (m, ...a) => log("CRITICAL", m, ...a),
   };
+}
+
+let lastLogMicros = 0;
+
+/**
+ * Log timestamps strictly increase within a process, in microseconds (Postgres keeps them), so
+ * lines logged in the same millisecond are read back in the order they were written.
+ */
+export function nextLogTimestamp(now: number = Date.now()): string {
+  const micros = Math.max(now * 1000, lastLogMicros + 1);
+  lastLogMicros = micros;
+  const millis = Math.floor(micros / 1000);
+  return `${new Date(millis).toISOString().slice(0, 23)}${String(micros % 1000).padStart(3, "0")}Z`;
 }
 
 /** console-style formatting: extra arguments are appended, objects as JSON. */

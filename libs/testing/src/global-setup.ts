@@ -13,6 +13,7 @@ import { migrateDatabase } from "@sluice/db";
 import { Redis } from "ioredis";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
+import { createEmbeddedTemplate } from "./embedded.js";
 import "./provided.js";
 import { databaseUrlFor, dropDatabases, quoteIdent, randomId, unlinkKeys, withClient } from "./resources.js";
 import {
@@ -40,9 +41,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const runId = randomId(3);
   const servers: ThrowawayServer[] = [];
   let runLock: pg.Client | undefined;
+  // Built while Redis and Postgres are provisioned: PGlite's initdb takes a few seconds of CPU.
+  const embeddedTemplate = createEmbeddedTemplate();
+  embeddedTemplate.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
   const stopServers = async () => {
     await runLock?.end().catch(() => {});
     await Promise.all(servers.splice(0).map((server) => server.stop()));
+    await embeddedTemplate.then((template) => template.remove()).catch(() => {});
   };
   try {
     const results = await Promise.allSettled([
@@ -92,6 +97,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide("sluiceAdminDatabaseUrl", postgres.url);
     project.provide("sluiceTemplateDatabase", template);
     project.provide("sluiceRunId", runId);
+    project.provide("sluiceEmbeddedTemplate", (await embeddedTemplate).dir);
 
     return async function teardown() {
       try {

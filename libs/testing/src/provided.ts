@@ -9,6 +9,8 @@ declare module "vitest" {
     sluiceTemplateDatabase: string;
     /** Short id of this test run; test databases and key prefixes embed it so teardown can sweep leftovers. */
     sluiceRunId: string;
+    /** A migrated embedded (PGlite) data directory that embedded-mode test homes are copied from. */
+    sluiceEmbeddedTemplate: string;
   }
 }
 

@@ -2,10 +2,10 @@
 import { SluiceError } from "@sluice/core";
 import { createLogger } from "@sluice/telemetry";
 import { Command, Option } from "commander";
-import { dbResetCommand, dbUpgradeCommand } from "./commands/db.js";
-import { runCommand } from "./commands/run.js";
 import { registerClusterCommands } from "./cluster-commands.js";
+import { runCommand } from "./commands/run.js";
 import { loadConfig } from "./config.js";
+import { registerStoreCommands } from "./store-commands.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -29,18 +29,14 @@ async function main(argv: string[]): Promise<number> {
       exitCode = await runCommand(file, options, config, logger);
     });
 
-  const db = program.command("db").description("manage Sluice's database");
-  db.command("upgrade")
-    .description("create the database if missing and apply migrations (safe to repeat)")
-    .action(async () => {
-      exitCode = await dbUpgradeCommand(config);
-    });
-  db.command("reset")
-    .description("drop and recreate the database")
-    .option("--yes", "confirm deleting everything")
-    .action(async (options: { yes?: boolean }) => {
-      exitCode = await dbResetCommand(config, options);
-    });
+  // flow-run ls|inspect|logs, db upgrade|reset: the record of runs, in either mode.
+  registerStoreCommands(program, {
+    config,
+    logger,
+    run: async (action) => {
+      exitCode = await action();
+    },
+  });
 
   registerClusterCommands(program, {
     config,

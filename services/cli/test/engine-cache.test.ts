@@ -1,14 +1,6 @@
 import { flow, task, taskInputHash } from "@sluice/sdk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type EngineHarness, startHarness } from "./support.js";
-
-let h: EngineHarness;
-beforeEach(async () => {
-  h = await startHarness();
-});
-afterEach(async () => {
-  await h.close();
-});
+import { type ClusterHarness, ENGINE_MODES, type EngineHarness, startHarness } from "./support.js";
 
 function countingTask(options: { cacheExpiration?: string | number; refreshCache?: boolean } = {}) {
   const calls: unknown[] = [];
@@ -29,60 +21,94 @@ async function taskStates(harness: EngineHarness) {
   return rows.map((row) => row.state_name);
 }
 
-describe("task caching", () => {
-  it("same inputs within the expiration are Cached without running the body, whatever the key order", async () => {
-    const { lookup, calls } = countingTask();
-    const parent = flow({ name: "Cache Flow" }, async () => {
-      const first = await lookup({ city: "Oslo", page: 1 });
-      const second = await lookup({ page: 1, city: "Oslo" } as { city: string; page: number });
-      return [first, second];
-    });
-    const [first, second] = await parent();
-    expect(second).toEqual(first);
-    expect(calls).toHaveLength(1);
-    await h.recorded();
-    expect(await taskStates(h)).toEqual(["Completed", "Cached"]);
+describe.each(ENGINE_MODES)("%s mode", (mode) => {
+  let h: EngineHarness;
+  beforeEach(async () => {
+    h = await startHarness(mode);
+  });
+  afterEach(async () => {
+    await h.close();
   });
 
-  it("different inputs run the body", async () => {
-    const { lookup, calls } = countingTask();
-    const parent = flow({ name: "Cache Flow" }, async () => {
-      await lookup({ city: "Oslo", page: 1 });
-      await lookup({ city: "Oslo", page: 2 });
+  describe("task caching", () => {
+    it("same inputs within the expiration are Cached without running the body, whatever the key order", async () => {
+      const { lookup, calls } = countingTask();
+      const parent = flow({ name: "Cache Flow" }, async () => {
+        const first = await lookup({ city: "Oslo", page: 1 });
+        const second = await lookup({ page: 1, city: "Oslo" } as { city: string; page: number });
+        return [first, second];
+      });
+      const [first, second] = await parent();
+      expect(second).toEqual(first);
+      expect(calls).toHaveLength(1);
+      await h.recorded();
+      expect(await taskStates(h)).toEqual(["Completed", "Cached"]);
     });
-    await parent();
-    expect(calls).toHaveLength(2);
-    await h.recorded();
-    expect(await taskStates(h)).toEqual(["Completed", "Completed"]);
-  });
 
-  it("an expired entry runs the body again", async () => {
-    const { lookup, calls } = countingTask({ cacheExpiration: 50 });
-    const parent = flow({ name: "Cache Flow" }, async () => {
-      await lookup({ city: "Oslo", page: 1 });
-      await new Promise((resolve) => setTimeout(resolve, 120));
-      await lookup({ city: "Oslo", page: 1 });
+    it("different inputs run the body", async () => {
+      const { lookup, calls } = countingTask();
+      const parent = flow({ name: "Cache Flow" }, async () => {
+        await lookup({ city: "Oslo", page: 1 });
+        await lookup({ city: "Oslo", page: 2 });
+      });
+      await parent();
+      expect(calls).toHaveLength(2);
+      await h.recorded();
+      expect(await taskStates(h)).toEqual(["Completed", "Completed"]);
     });
-    await parent();
-    expect(calls).toHaveLength(2);
-  });
 
-  it("refreshCache runs the body even when a cached result exists", async () => {
-    const { lookup } = countingTask();
-    const refreshing = countingTask({ refreshCache: true });
-    const parent = flow({ name: "Cache Flow" }, async () => {
-      await lookup({ city: "Oslo", page: 1 });
-      await refreshing.lookup({ city: "Oslo", page: 1 });
+    it("an expired entry runs the body again", async () => {
+      const { lookup, calls } = countingTask({ cacheExpiration: 50 });
+      const parent = flow({ name: "Cache Flow" }, async () => {
+        await lookup({ city: "Oslo", page: 1 });
+        await new Promise((resolve) => setTimeout(resolve, 120));
+        await lookup({ city: "Oslo", page: 1 });
+      });
+      await parent();
+      expect(calls).toHaveLength(2);
     });
-    await parent();
-    expect(refreshing.calls).toHaveLength(1);
+
+    it("refreshCache runs the body even when a cached result exists", async () => {
+      const { lookup } = countingTask();
+      const refreshing = countingTask({ refreshCache: true });
+      const parent = flow({ name: "Cache Flow" }, async () => {
+        await lookup({ city: "Oslo", page: 1 });
+        await refreshing.lookup({ city: "Oslo", page: 1 });
+      });
+      await parent();
+      expect(refreshing.calls).toHaveLength(1);
+    });
+
+    it("a new engine (another process) reads the cached result back from the store", async () => {
+      const { lookup } = countingTask();
+      const parent = flow({ name: "Cache Flow" }, async () => lookup({ city: "Oslo", page: 1 }));
+      await parent();
+      await h.restart();
+
+      const again = countingTask();
+      const rerun = flow({ name: "Cache Flow" }, async () => again.lookup({ city: "Oslo", page: 1 }));
+      await expect(rerun()).resolves.toEqual({ city: "Oslo", rows: [1] });
+      expect(again.calls).toHaveLength(0);
+      await h.recorded();
+      expect(await taskStates(h)).toEqual(["Completed", "Cached"]);
+    });
+  });
+});
+
+describe("cluster mode only", () => {
+  let h: ClusterHarness;
+  beforeEach(async () => {
+    h = await startHarness("cluster");
+  });
+  afterEach(async () => {
+    await h.close();
   });
 
   it("cache hits are shared across processes and survive a Redis restart (read back from Postgres)", async () => {
     const { lookup } = countingTask();
     const parent = flow({ name: "Cache Flow" }, async () => lookup({ city: "Oslo", page: 1 }));
     await parent();
-    await h.recorded(); // a new engine: new connections, as another process would have
+    await h.restart(); // a new engine: new connections, as another process would have
 
     // Forget everything Redis knew about the cache, as a restart without persistence would.
     const keys = await h.ctx.redis.keys(`${h.ctx.prefix}:cache:*`);

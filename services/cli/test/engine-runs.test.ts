@@ -2,107 +2,123 @@ import { ParameterValidationError } from "@sluice/core";
 import { flow, getRunLogger, task } from "@sluice/sdk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { type EngineHarness, startHarness, stateHistory } from "./support.js";
+import { ENGINE_MODES, type EngineHarness, startHarness, stateHistory } from "./support.js";
 
-let h: EngineHarness;
-beforeEach(async () => {
-  h = await startHarness();
-});
-afterEach(async () => {
-  await h.close();
-});
-
-describe("flow runs", () => {
-  it("records the flow run, its parameters with defaults, states, result and logs", async () => {
-    const greet = task({ name: "greet" }, async (who: string) => {
-      getRunLogger().info(`Greeting ${who}`);
-      console.log("printed inside a task");
-      return `hello ${who}`;
-    });
-    const hello = flow(
-      { name: "Hello", logPrints: true, parameters: z.object({ who: z.string(), times: z.number().default(2) }) },
-      async ({ who, times }) => {
-        console.log(`saying hello ${times} times`);
-        return greet(who);
-      },
-    );
-    await expect(hello({ who: "ops" })).resolves.toBe("hello ops");
-    await h.recorded();
-
-    const [run] = await h.query<{ id: string; parameters: unknown; state_name: string; result: unknown; total_run_time: number }>(
-      "SELECT fr.*, f.name AS flow_name FROM flow_runs fr JOIN flows f ON f.id = fr.flow_id",
-    );
-    expect(run).toMatchObject({
-      flow_name: "Hello",
-      parameters: { who: "ops", times: 2 },
-      state_name: "Completed",
-      result: "hello ops",
-    });
-    expect(await stateHistory(h, "flow_run", run?.id as string)).toEqual(["Pending", "Running", "Completed"]);
-    const logs = (await h.query<{ message: string; task_run_id: string | null }>("SELECT message, task_run_id FROM logs ORDER BY timestamp")).map(
-      (log) => log.message,
-    );
-    expect(logs).toContain("saying hello 2 times");
-    expect(logs).toContain("printed inside a task");
-    expect(logs).toContain("Greeting ops");
+describe.each(ENGINE_MODES)("%s mode", (mode) => {
+  let h: EngineHarness;
+  beforeEach(async () => {
+    h = await startHarness(mode);
+  });
+  afterEach(async () => {
+    await h.close();
   });
 
-  it("invalid parameters fail before anything is written, naming the field", async () => {
-    const strict = flow({ name: "Strict", parameters: z.object({ apiUrl: z.string().url() }) }, async () => 1);
-    const error = await strict({ apiUrl: "not a url" }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ParameterValidationError);
-    expect((error as Error).message).toMatch(/parameters\.apiUrl/);
-    await h.recorded();
-    expect(await h.query("SELECT * FROM flow_runs")).toEqual([]);
-  });
+  describe("flow runs", () => {
+    it("records the flow run, its parameters with defaults, states, result and logs", async () => {
+      const greet = task({ name: "greet" }, async (who: string) => {
+        getRunLogger().info(`Greeting ${who}`);
+        console.log("printed inside a task");
+        return `hello ${who}`;
+      });
+      const hello = flow(
+        { name: "Hello", logPrints: true, parameters: z.object({ who: z.string(), times: z.number().default(2) }) },
+        async ({ who, times }) => {
+          console.log(`saying hello ${times} times`);
+          return greet(who);
+        },
+      );
+      await expect(hello({ who: "ops" })).resolves.toBe("hello ops");
+      await h.recorded();
 
-  it("subflows are flow runs of their own, linked to the parent through a task run", async () => {
-    const child = flow({ name: "Child" }, async ({ n }: { n: number }) => n * 2);
-    const parent = flow({ name: "Parent" }, async () => (await child({ n: 1 })) + (await child({ n: 2 })));
-    await expect(parent()).resolves.toBe(6);
-    await h.recorded();
-    const runs = await h.query<{ id: string; flow_name: string; parent_task_run_id: string | null; state_name: string }>(
-      "SELECT fr.id, f.name AS flow_name, fr.parent_task_run_id, fr.state_name FROM flow_runs fr JOIN flows f ON f.id = fr.flow_id",
-    );
-    const parentRun = runs.find((run) => run.flow_name === "Parent");
-    const children = runs.filter((run) => run.flow_name === "Child");
-    expect(children).toHaveLength(2);
-    for (const childRun of children) {
-      expect(childRun.state_name).toBe("Completed");
-      const [link] = await h.query<{ flow_run_id: string; name: string }>("SELECT flow_run_id, name FROM task_runs WHERE id = $1", [
-        childRun.parent_task_run_id,
-      ]);
-      expect(link?.flow_run_id).toBe(parentRun?.id);
-    }
-  });
+      const [run] = await h.query<{
+        id: string;
+        parameters: unknown;
+        state_name: string;
+        result: unknown;
+        total_run_time: number;
+      }>("SELECT fr.*, f.name AS flow_name FROM flow_runs fr JOIN flows f ON f.id = fr.flow_id");
+      expect(run).toMatchObject({
+        flow_name: "Hello",
+        parameters: { who: "ops", times: 2 },
+        state_name: "Completed",
+        result: "hello ops",
+      });
+      expect(await stateHistory(h, "flow_run", run?.id as string)).toEqual(["Pending", "Running", "Completed"]);
+      const logs = (
+        await h.query<{ message: string; task_run_id: string | null }>(
+          "SELECT message, task_run_id FROM logs ORDER BY timestamp",
+        )
+      ).map((log) => log.message);
+      expect(logs).toContain("saying hello 2 times");
+      expect(logs).toContain("printed inside a task");
+      expect(logs).toContain("Greeting ops");
+    });
 
-  it("submit() and map() run task runs concurrently and return results in order", async () => {
-    const double = task({ name: "double" }, async (n: number) => {
-      await new Promise((resolve) => setTimeout(resolve, 20 - n));
-      return n * 2;
+    it("invalid parameters fail before anything is written, naming the field", async () => {
+      const strict = flow({ name: "Strict", parameters: z.object({ apiUrl: z.string().url() }) }, async () => 1);
+      const error = await strict({ apiUrl: "not a url" }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ParameterValidationError);
+      expect((error as Error).message).toMatch(/parameters\.apiUrl/);
+      await h.recorded();
+      expect(await h.query("SELECT * FROM flow_runs")).toEqual([]);
     });
-    const fanOut = flow({ name: "Fan Out" }, async () => {
-      const future = double.submit(10);
-      const mapped = await double.map([1, 2, 3, 4, 5]);
-      return { single: await future.result(), mapped, state: future.state().name };
-    });
-    await expect(fanOut()).resolves.toEqual({ single: 20, mapped: [2, 4, 6, 8, 10], state: "Completed" });
-    await h.recorded();
-    const rows = await h.query<{ n: number }>("SELECT count(*)::int AS n FROM task_runs WHERE state_name = 'Completed'");
-    expect(rows[0]?.n).toBe(6);
-  });
 
-  it("a task concurrencyLimit holds across concurrent runs", async () => {
-    let active = 0;
-    let peak = 0;
-    const limited = task({ name: "limited", concurrencyLimit: 2 }, async (_item: number) => {
-      active++;
-      peak = Math.max(peak, active);
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      active--;
+    it("subflows are flow runs of their own, linked to the parent through a task run", async () => {
+      const child = flow({ name: "Child" }, async ({ n }: { n: number }) => n * 2);
+      const parent = flow({ name: "Parent" }, async () => (await child({ n: 1 })) + (await child({ n: 2 })));
+      await expect(parent()).resolves.toBe(6);
+      await h.recorded();
+      const runs = await h.query<{
+        id: string;
+        flow_name: string;
+        parent_task_run_id: string | null;
+        state_name: string;
+      }>(
+        "SELECT fr.id, f.name AS flow_name, fr.parent_task_run_id, fr.state_name FROM flow_runs fr JOIN flows f ON f.id = fr.flow_id",
+      );
+      const parentRun = runs.find((run) => run.flow_name === "Parent");
+      const children = runs.filter((run) => run.flow_name === "Child");
+      expect(children).toHaveLength(2);
+      for (const childRun of children) {
+        expect(childRun.state_name).toBe("Completed");
+        const [link] = await h.query<{ flow_run_id: string; name: string }>(
+          "SELECT flow_run_id, name FROM task_runs WHERE id = $1",
+          [childRun.parent_task_run_id],
+        );
+        expect(link?.flow_run_id).toBe(parentRun?.id);
+      }
     });
-    const parent = flow({ name: "Limited" }, async () => limited.map([1, 2, 3, 4, 5, 6]));
-    await parent();
-    expect(peak).toBe(2);
+
+    it("submit() and map() run task runs concurrently and return results in order", async () => {
+      const double = task({ name: "double" }, async (n: number) => {
+        await new Promise((resolve) => setTimeout(resolve, 20 - n));
+        return n * 2;
+      });
+      const fanOut = flow({ name: "Fan Out" }, async () => {
+        const future = double.submit(10);
+        const mapped = await double.map([1, 2, 3, 4, 5]);
+        return { single: await future.result(), mapped, state: future.state().name };
+      });
+      await expect(fanOut()).resolves.toEqual({ single: 20, mapped: [2, 4, 6, 8, 10], state: "Completed" });
+      await h.recorded();
+      const rows = await h.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM task_runs WHERE state_name = 'Completed'",
+      );
+      expect(rows[0]?.n).toBe(6);
+    });
+
+    it("a task concurrencyLimit holds across concurrent runs", async () => {
+      let active = 0;
+      let peak = 0;
+      const limited = task({ name: "limited", concurrencyLimit: 2 }, async (_item: number) => {
+        active++;
+        peak = Math.max(peak, active);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        active--;
+      });
+      const parent = flow({ name: "Limited" }, async () => limited.map([1, 2, 3, 4, 5, 6]));
+      await parent();
+      expect(peak).toBe(2);
+    });
   });
 });

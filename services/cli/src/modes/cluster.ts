@@ -9,8 +9,8 @@ import { createDatabase, getCacheEntry, migrateDatabase } from "@sluice/db";
 import { isRecordedUpTo, RedisCacheStore, RedisEventSink, RedisLeaseStore, redisKeys } from "@sluice/queue";
 import { Recorder } from "@sluice/recorder";
 import { type Engine, InProcessTaskDispatcher } from "@sluice/sdk";
-import { Redis } from "ioredis";
 import type { Logger } from "@sluice/telemetry";
+import { Redis } from "ioredis";
 import { type CliConfig, redactUrl } from "../config.js";
 import { printRunLog } from "../console-output.js";
 import { pgSqlDatabase } from "./pg-sql-database.js";
@@ -29,7 +29,9 @@ export async function startClusterEngine(config: CliConfig, logger: Logger): Pro
   try {
     await redis.connect();
   } catch (error) {
-    throw new UnavailableError(`Cannot connect to Redis at ${redactUrl(config.redisUrl)}: ${String(error)}`, { cause: error });
+    throw new UnavailableError(`Cannot connect to Redis at ${redactUrl(config.redisUrl)}: ${String(error)}`, {
+      cause: error,
+    });
   }
   try {
     await migrateDatabase(config.databaseUrl);
@@ -46,7 +48,9 @@ export async function startClusterEngine(config: CliConfig, logger: Logger): Pro
   const cache = new RedisCacheStore(redis, keys, {
     load: async (cacheKey) => {
       const entry = await getCacheEntry(database.db, cacheKey);
-      return entry && { taskRunId: entry.taskRunId, result: entry.result, expiresAt: entry.expiresAt?.toISOString() ?? null };
+      return (
+        entry && { taskRunId: entry.taskRunId, result: entry.result, expiresAt: entry.expiresAt?.toISOString() ?? null }
+      );
     },
     save: (cacheKey, entry) =>
       events.emit({

@@ -3,7 +3,14 @@ import { Redis } from "ioredis";
 import pg from "pg";
 
 export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    // Its default (2 s) keeps a timer, and so the process, alive after a refused connection.
+    disconnectTimeout: 50,
+  });
   redis.on("error", () => {});
   try {
     await redis.connect();

@@ -1,4 +1,4 @@
-/** Human-friendly run names, like Prefect's "cute-tiger". */
+/** Human-friendly run names, like Prefect's "cute-tiger" (pure: the API, the scheduler and the SDK name runs alike). */
 const ADJECTIVES = [
   "amber",
   "brave",

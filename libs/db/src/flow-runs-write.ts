@@ -1,0 +1,350 @@
+/**
+ * Writing flow runs outside the event stream: creating them (the API, the scheduler), setting
+ * their state on request (the API's set_state) and deleting them.
+ *
+ * Creation is idempotent: a run with the same id, the same (deployment, idempotency key), or the
+ * same (deployment, expected start time) among auto-scheduled runs is created once and then
+ * returned as it is, whoever races. Callers enqueue the run after this commits.
+ *
+ * State changes go through the same history table and the same rule as the recorder's (the run's
+ * current state is derived from its history by `applyStatesSql`), so a state set here and states
+ * recorded from a worker's events compose.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  defaultStateName,
+  generateRunName,
+  isTerminal,
+  type StateName,
+  type StateType,
+  shouldApplyState,
+} from "@sluice/core";
+import { and, eq, getTableColumns, inArray, type SQL, sql } from "drizzle-orm";
+import type { AnySluiceDb } from "./client.js";
+import { deleteRunChildren } from "./flows.js";
+import { applyStatesSql, FLOW_RUN_TABLES, lockRunsSql } from "./record-events-sql.js";
+import { type Deployment, type FlowRun, flowRunStates, flowRuns } from "./schema.js";
+import { DEFAULT_WORK_POOL_NAME, DEFAULT_WORK_QUEUE_NAME } from "./work-pools.js";
+
+export interface InitialState {
+  type: StateType;
+  /** Default: the type's usual name ("Scheduled", "Pending", …). */
+  name?: StateName;
+  message?: string | null;
+  /** For SCHEDULED: when the run is due (default: the run's expected start time). */
+  scheduledTime?: Date | null;
+}
+
+export interface NewFlowRun {
+  /** Default: a new uuid. */
+  id?: string;
+  flowId: string;
+  /** Default: a generated adjective-animal name. */
+  name?: string;
+  deploymentId?: string | null;
+  parentTaskRunId?: string | null;
+  parameters?: Record<string, unknown>;
+  tags?: string[];
+  /** Default: the initial state's scheduled time, or now. */
+  expectedStartTime?: Date;
+  workPoolName?: string | null;
+  workQueueName?: string | null;
+  idempotencyKey?: string | null;
+  autoScheduled?: boolean;
+  empiricalPolicy?: Record<string, unknown>;
+  /** Default: Scheduled at the expected start time. */
+  state?: InitialState;
+}
+
+export interface CreatedFlowRun {
+  flowRun: FlowRun;
+  /** False when an equivalent run existed (same id, idempotency key or auto-scheduled time). */
+  created: boolean;
+}
+
+/** A flow run removed before it started, whose queued job (if any) should be withdrawn. */
+export interface WithdrawnRun {
+  id: string;
+  workPoolName: string | null;
+}
+
+/** Creates a flow run with its initial state (history row and current state) in one statement. */
+export async function insertFlowRun(db: AnySluiceDb, run: NewFlowRun, now: Date = new Date()): Promise<CreatedFlowRun> {
+  const initial = run.state ?? { type: "SCHEDULED" };
+  const expectedStartTime = run.expectedStartTime ?? initial.scheduledTime ?? now;
+  const scheduledTime = initial.type === "SCHEDULED" ? (initial.scheduledTime ?? expectedStartTime) : null;
+  const state = {
+    id: randomUUID(),
+    type: initial.type,
+    name: initial.name ?? defaultStateName(initial.type),
+    message: initial.message ?? null,
+    timestamp: now,
+    runCount: initial.type === "RUNNING" ? 1 : 0,
+    scheduledTime,
+  };
+  const insertRun = db
+    .insert(flowRuns)
+    .values({
+      ...(run.id !== undefined ? { id: run.id } : {}),
+      name: run.name ?? generateRunName(),
+      flowId: run.flowId,
+      deploymentId: run.deploymentId ?? null,
+      parentTaskRunId: run.parentTaskRunId ?? null,
+      parameters: run.parameters ?? {},
+      tags: run.tags ?? [],
+      expectedStartTime,
+      nextScheduledStartTime: scheduledTime,
+      startTime: state.type === "RUNNING" ? now : null,
+      endTime: isTerminal(state.type) ? now : null,
+      runCount: state.runCount,
+      stateId: state.id,
+      stateType: state.type,
+      stateName: state.name,
+      stateTimestamp: now,
+      stateMessage: state.message,
+      workPoolName: run.workPoolName ?? null,
+      workQueueName: run.workQueueName ?? null,
+      idempotencyKey: run.idempotencyKey ?? null,
+      autoScheduled: run.autoScheduled ?? false,
+      empiricalPolicy: run.empiricalPolicy ?? {},
+      created: now,
+      updated: now,
+    })
+    // Any unique key: the id, (deployment, idempotency key), (deployment, auto-scheduled time).
+    .onConflictDoNothing()
+    .returning();
+  // One statement (atomic on its own, one round trip): the run, and its first state only if the run was inserted.
+  const result = await db.execute(sql`
+WITH run AS (${insertRun.getSQL()}),
+state AS (
+  INSERT INTO ${flowRunStates} (id, flow_run_id, type, name, "timestamp", message, run_count, scheduled_time, created)
+  SELECT ${state.id}::uuid, run.id, ${state.type}::state_type, ${state.name}, ${now.toISOString()}::timestamptz,
+    ${state.message}::text, ${state.runCount}::integer, ${scheduledTime?.toISOString() ?? null}::timestamptz,
+    ${now.toISOString()}::timestamptz
+  FROM run
+)
+SELECT * FROM run`);
+  const [inserted] = (result as unknown as { rows: Record<string, unknown>[] }).rows;
+  if (inserted) return { flowRun: flowRunFromRow(inserted), created: true };
+  const existing = await findEquivalentRun(db, run, expectedStartTime);
+  if (!existing) throw new Error("Flow run insert conflicted with a row that is gone");
+  return { flowRun: existing, created: false };
+}
+
+const FLOW_RUN_COLUMNS = Object.entries(getTableColumns(flowRuns));
+
+/** A flow_runs row from raw SQL (snake_case, driver values) as drizzle would return it. */
+function flowRunFromRow(row: Record<string, unknown>): FlowRun {
+  const run: Record<string, unknown> = {};
+  for (const [key, column] of FLOW_RUN_COLUMNS) {
+    const value = row[column.name];
+    run[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return run as FlowRun;
+}
+
+async function findEquivalentRun(db: AnySluiceDb, run: NewFlowRun, expectedStartTime: Date): Promise<FlowRun | null> {
+  const candidates: SQL[] = [];
+  if (run.id !== undefined) candidates.push(eq(flowRuns.id, run.id));
+  if (run.deploymentId && run.idempotencyKey) {
+    candidates.push(
+      and(eq(flowRuns.deploymentId, run.deploymentId), eq(flowRuns.idempotencyKey, run.idempotencyKey)) as SQL,
+    );
+  }
+  if (run.deploymentId && run.autoScheduled) {
+    candidates.push(
+      and(
+        eq(flowRuns.deploymentId, run.deploymentId),
+        eq(flowRuns.expectedStartTime, expectedStartTime),
+        eq(flowRuns.autoScheduled, true),
+      ) as SQL,
+    );
+  }
+  for (const where of candidates) {
+    const [row] = await db.select().from(flowRuns).where(where).limit(1);
+    if (row) return row;
+  }
+  return null;
+}
+
+export interface DeploymentRunRequest {
+  id?: string;
+  /** When the run is due (default now). */
+  scheduledTime?: Date;
+  /** Created by the scheduler from a schedule: at most one such run per deployment and time. */
+  autoScheduled?: boolean;
+  /** Merged over the deployment's parameters. */
+  parameters?: Record<string, unknown>;
+  name?: string;
+  /** Added to the deployment's tags. */
+  tags?: string[];
+  idempotencyKey?: string | null;
+  /** Default: the deployment's queue. */
+  workQueueName?: string | null;
+  parentTaskRunId?: string | null;
+  empiricalPolicy?: Record<string, unknown>;
+  /** Default: Scheduled at `scheduledTime`. */
+  state?: InitialState;
+}
+
+/**
+ * Creates a run of a deployment due at `scheduledTime` (idempotent: see insertFlowRun), in the
+ * deployment's work pool. The caller enqueues it once this returns (`created` or not: enqueueing is
+ * idempotent too, the job id being the run id).
+ */
+export async function createDeploymentFlowRun(
+  db: AnySluiceDb,
+  deployment: Pick<Deployment, "id" | "flowId" | "parameters" | "tags" | "workPoolName" | "workQueueName">,
+  request: DeploymentRunRequest = {},
+  now: Date = new Date(),
+): Promise<CreatedFlowRun> {
+  const scheduledTime = request.scheduledTime ?? request.state?.scheduledTime ?? now;
+  return insertFlowRun(
+    db,
+    {
+      id: request.id,
+      flowId: deployment.flowId,
+      name: request.name,
+      deploymentId: deployment.id,
+      parentTaskRunId: request.parentTaskRunId ?? null,
+      parameters: { ...deployment.parameters, ...request.parameters },
+      tags: [...new Set([...deployment.tags, ...(request.tags ?? [])])],
+      expectedStartTime: scheduledTime,
+      workPoolName: deployment.workPoolName ?? DEFAULT_WORK_POOL_NAME,
+      workQueueName: request.workQueueName ?? deployment.workQueueName ?? DEFAULT_WORK_QUEUE_NAME,
+      idempotencyKey: request.idempotencyKey ?? null,
+      autoScheduled: request.autoScheduled ?? false,
+      empiricalPolicy: request.empiricalPolicy,
+      state: request.state ?? { type: "SCHEDULED", scheduledTime },
+    },
+    now,
+  );
+}
+
+export interface StateRequest {
+  type: StateType;
+  name?: StateName;
+  message?: string | null;
+  /** COMPLETED: the result; FAILED/CRASHED: error details. */
+  data?: unknown;
+  /** For SCHEDULED: when the run is due (default now). */
+  scheduledTime?: Date | null;
+}
+
+export interface SetStateResult {
+  status: "ACCEPT" | "REJECT";
+  /** Why the state was rejected. */
+  reason: string | null;
+  /** The run after the transition (its current state is the new one when accepted). */
+  flowRun: FlowRun;
+}
+
+/**
+ * Proposes a new state for a flow run, with the engine's rule (`shouldApplyState`): a run in a
+ * terminal state stays there unless `force`. The accepted state is written to the history and
+ * becomes the current state in one transaction. Null when there is no such run.
+ */
+export async function setFlowRunState(
+  db: AnySluiceDb,
+  flowRunId: string,
+  request: StateRequest,
+  options: { force?: boolean; now?: Date } = {},
+): Promise<SetStateResult | null> {
+  const force = options.force ?? false;
+  return db.transaction(async (tx) => {
+    await tx.execute(bindParam(lockRunsSql(FLOW_RUN_TABLES), pgUuidArray([flowRunId])));
+    const [current] = await tx.select().from(flowRuns).where(eq(flowRuns.id, flowRunId)).limit(1);
+    if (!current) return null;
+    // Strictly after the current state, so "newest wins" orders them even within a millisecond.
+    const nowMs = (options.now ?? new Date()).getTime();
+    const timestamp = new Date(Math.max(nowMs, (current.stateTimestamp?.getTime() ?? 0) + 1));
+    const name = request.name ?? defaultStateName(request.type);
+    const currentPoint =
+      current.stateType && current.stateTimestamp
+        ? { type: current.stateType, timestamp: current.stateTimestamp.toISOString() }
+        : null;
+    if (!shouldApplyState(currentPoint, { type: request.type, timestamp: timestamp.toISOString(), force })) {
+      return {
+        status: "REJECT",
+        reason: `This run is in a terminal state (${current.stateName}) and cannot move to ${name} unless forced.`,
+        flowRun: current,
+      };
+    }
+    await tx.insert(flowRunStates).values({
+      id: randomUUID(),
+      flowRunId,
+      type: request.type,
+      name,
+      timestamp,
+      message: request.message ?? null,
+      data: request.data ?? null,
+      runCount: request.type === "RUNNING" ? current.runCount + 1 : current.runCount,
+      scheduledTime: request.type === "SCHEDULED" ? (request.scheduledTime ?? timestamp) : null,
+      force,
+    });
+    await tx.execute(bindParam(applyStatesSql(FLOW_RUN_TABLES), pgUuidArray([flowRunId])));
+    const [updated] = await tx.select().from(flowRuns).where(eq(flowRuns.id, flowRunId)).limit(1);
+    if (!updated) throw new Error("flow run vanished inside its transaction");
+    return { status: "ACCEPT", reason: null, flowRun: updated };
+  });
+}
+
+/** Deletes a flow run with its state history and task runs; null when there is no such run. */
+export async function deleteFlowRun(db: AnySluiceDb, id: string): Promise<WithdrawnRun | null> {
+  return db.transaction(async (tx) => {
+    const [deleted] = await tx
+      .delete(flowRuns)
+      .where(eq(flowRuns.id, id))
+      .returning({ id: flowRuns.id, workPoolName: flowRuns.workPoolName });
+    if (!deleted) return null;
+    await deleteRunChildren(tx, [deleted.id]);
+    return deleted;
+  });
+}
+
+/**
+ * Deletes a deployment's runs that are scheduled and never ran (only auto-scheduled ones, or all),
+ * e.g. when its schedules change or it is paused. Returns them, to withdraw their queued jobs.
+ */
+export async function withdrawScheduledRuns(
+  db: AnySluiceDb,
+  deploymentId: string,
+  options: { autoScheduledOnly: boolean },
+): Promise<WithdrawnRun[]> {
+  const where = [
+    eq(flowRuns.deploymentId, deploymentId),
+    eq(flowRuns.stateType, "SCHEDULED"),
+    eq(flowRuns.runCount, 0),
+  ];
+  if (options.autoScheduledOnly) where.push(eq(flowRuns.autoScheduled, true));
+  const deleted = await db
+    .delete(flowRuns)
+    .where(and(...where))
+    .returning({ id: flowRuns.id, workPoolName: flowRuns.workPoolName });
+  await deleteRunChildren(
+    db,
+    deleted.map((r) => r.id),
+  );
+  return deleted;
+}
+
+/** Flow runs by id, in the order of `ids` (missing ones are left out). */
+export async function getFlowRuns(db: AnySluiceDb, ids: string[]): Promise<FlowRun[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.select().from(flowRuns).where(inArray(flowRuns.id, ids));
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
+/** A statement of the batch writer with its one parameter ($1, maybe used several times) bound. */
+function bindParam(text: string, value: unknown): SQL {
+  return sql.join(
+    text.split("$1").map((part) => sql.raw(part)),
+    sql`${value}`,
+  );
+}
+
+/** A uuid[] literal (ids are uuids already checked by the caller's types). */
+function pgUuidArray(ids: string[]): string {
+  return `{${ids.join(",")}}`;
+}

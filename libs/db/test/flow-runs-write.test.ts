@@ -1,0 +1,162 @@
+import { randomUUID } from "node:crypto";
+import {
+  createDatabase,
+  createDeploymentFlowRun,
+  type Database,
+  ensureFlow,
+  getDeployment,
+  getFlowRun,
+  getFlowRunStates,
+  listScheduledDeployments,
+  recordEvents,
+  setFlowRunState,
+  upsertDeployment,
+} from "@sluice/db";
+import { createTestContext, type TestContext } from "@sluice/testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+
+let ctx: TestContext;
+let database: Database;
+
+beforeEach(async () => {
+  ctx = await createTestContext();
+  database = createDatabase(ctx.databaseUrl, { max: 10 });
+});
+
+afterEach(async () => {
+  await database.close();
+  await ctx.close();
+});
+
+async function deployment(schedules = [{ cron: "0 6 * * *", timezone: "America/New_York" }]) {
+  const { flow } = await ensureFlow(database.db, { name: "ETL Pipeline" });
+  const { deployment } = await upsertDeployment(database.db, {
+    flowId: flow.id,
+    name: "daily-etl",
+    parameters: { tableName: "users" },
+    tags: ["etl"],
+    schedules,
+  });
+  return deployment;
+}
+
+const count = async (table: string) =>
+  Number((await database.pool.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
+
+describe("createDeploymentFlowRun", () => {
+  it("creates one auto-scheduled run per deployment and time, however many schedulers race", async () => {
+    const d = await deployment();
+    const at = new Date("2031-06-01T10:00:00Z");
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        createDeploymentFlowRun(database.db, d, { scheduledTime: at, autoScheduled: true }),
+      ),
+    );
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.flowRun.id)).size).toBe(1);
+    const [first] = results;
+    expect(first?.flowRun).toMatchObject({
+      deploymentId: d.id,
+      autoScheduled: true,
+      stateType: "SCHEDULED",
+      stateName: "Scheduled",
+      expectedStartTime: at,
+      nextScheduledStartTime: at,
+      parameters: { tableName: "users" },
+      tags: ["etl"],
+      workPoolName: "default-agent-pool",
+      workQueueName: "default",
+    });
+    expect(await count("flow_run_states")).toBe(1);
+
+    // A manual run at the same time is another run; so is the next scheduled time.
+    expect((await createDeploymentFlowRun(database.db, d, { scheduledTime: at })).created).toBe(true);
+    const next = new Date("2031-06-02T10:00:00Z");
+    expect((await createDeploymentFlowRun(database.db, d, { scheduledTime: next, autoScheduled: true })).created).toBe(
+      true,
+    );
+    expect(await count("flow_runs")).toBe(3);
+  });
+
+  it("dedupes by idempotency key within a deployment", async () => {
+    const d = await deployment();
+    const first = await createDeploymentFlowRun(database.db, d, { idempotencyKey: "k", parameters: { a: 1 } });
+    const again = await createDeploymentFlowRun(database.db, d, { idempotencyKey: "k", parameters: { a: 2 } });
+    expect(again).toMatchObject({
+      created: false,
+      flowRun: { id: first.flowRun.id, parameters: { a: 1, tableName: "users" } },
+    });
+  });
+});
+
+describe("setFlowRunState", () => {
+  it("follows the engine's rule and composes with states the recorder writes", async () => {
+    const d = await deployment();
+    const { flowRun } = await createDeploymentFlowRun(database.db, d, {});
+    const running = new Date(Date.now() + 1000);
+    await recordEvents(database, [
+      {
+        kind: "state",
+        id: randomUUID(),
+        runKind: "flow_run",
+        runId: flowRun.id,
+        timestamp: running.toISOString(),
+        type: "RUNNING",
+        name: "Running",
+        message: null,
+        runCount: 1,
+      },
+    ]);
+    expect((await getFlowRun(database.db, flowRun.id))?.stateType).toBe("RUNNING");
+
+    // The API's state is newer than the worker's, whatever the clocks say.
+    const cancelled = await setFlowRunState(database.db, flowRun.id, { type: "CANCELLED" }, { now: new Date(0) });
+    expect(cancelled?.status).toBe("ACCEPT");
+    expect(cancelled?.flowRun.stateTimestamp?.getTime()).toBe(running.getTime() + 1);
+    expect(cancelled?.flowRun.endTime).toEqual(cancelled?.flowRun.stateTimestamp);
+
+    const refused = await setFlowRunState(database.db, flowRun.id, { type: "RUNNING" });
+    expect(refused).toMatchObject({ status: "REJECT", flowRun: { stateType: "CANCELLED" } });
+    const forced = await setFlowRunState(
+      database.db,
+      flowRun.id,
+      { type: "SCHEDULED", name: "AwaitingRetry" },
+      { force: true },
+    );
+    expect(forced?.flowRun).toMatchObject({ stateType: "SCHEDULED", stateName: "AwaitingRetry", endTime: null });
+    expect((await getFlowRunStates(database.db, flowRun.id)).map((s) => s.name)).toEqual([
+      "Scheduled",
+      "Running",
+      "Cancelled",
+      "AwaitingRetry",
+    ]);
+    expect(await setFlowRunState(database.db, randomUUID(), { type: "RUNNING" })).toBeNull();
+  });
+});
+
+describe("upsertDeployment", () => {
+  it("replaces schedules and withdraws the auto-scheduled runs that have not started", async () => {
+    const d = await deployment();
+    const auto = await createDeploymentFlowRun(database.db, d, { scheduledTime: new Date(), autoScheduled: true });
+    const manual = await createDeploymentFlowRun(database.db, d, {});
+    expect((await listScheduledDeployments(database.db)).map((x) => x.id)).toEqual([d.id]);
+
+    const {
+      deployment: updated,
+      created,
+      withdrawn,
+    } = await upsertDeployment(database.db, {
+      flowId: d.flowId,
+      name: "daily-etl",
+      schedules: [{ intervalSeconds: 900 }],
+    });
+    expect(created).toBe(false);
+    expect(withdrawn).toEqual([{ id: auto.flowRun.id, workPoolName: "default-agent-pool" }]);
+    expect(await getFlowRun(database.db, manual.flowRun.id)).not.toBeNull();
+    expect(updated.schedules).toEqual([
+      expect.objectContaining({ cron: null, intervalSeconds: 900, timezone: "UTC", active: true }),
+    ]);
+    expect(updated.parameters).toEqual({ tableName: "users" });
+    expect((await getDeployment(database.db, d.id))?.schedules).toHaveLength(1);
+  });
+});

@@ -1,0 +1,30 @@
+/** What every route module gets: the database, the run dispatcher, the parameter validator, a clock. */
+import type { AnySluiceDb } from "@sluice/db";
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import type { ParameterValidator } from "./parameters.js";
+import type { FlowRunDispatcher } from "./run-queue.js";
+import type { TagLimitMirror } from "./tag-limits.js";
+
+export interface ApiContext {
+  db: AnySluiceDb;
+  dispatcher: FlowRunDispatcher;
+  parameters: ParameterValidator;
+  tagLimits: TagLimitMirror;
+  now(): Date;
+}
+
+/** A Fastify instance whose route schemas are zod schemas. */
+export type ZodApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;

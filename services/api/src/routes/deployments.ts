@@ -1,0 +1,215 @@
+/**
+ * /api/deployments: upsert by (flow, name), read by id or "flow/deployment" name, filter, count,
+ * update, pause/resume, delete, and create_flow_run (parameters merged over the deployment's and
+ * checked against its schema; the run is written, then enqueued on the deployment's work pool).
+ */
+import {
+  createDeploymentFlowRun,
+  type DeploymentFields,
+  deleteDeployment,
+  getDeployment,
+  getDeploymentByName,
+  getDeploymentSummary,
+  getFlow,
+  setDeploymentPaused,
+  updateDeployment,
+  upsertDeployment,
+} from "@sluice/db";
+import { z } from "zod";
+import type { ApiContext, ZodApp } from "../context.js";
+import { HttpError, notFound } from "../http/errors.js";
+import { countDeploymentsBy, listDeploymentsBy } from "../queries/lists.js";
+import { idParams, optionalBody } from "../schemas/common.js";
+import { deploymentFilterBody, relatedFilterBody } from "../schemas/filters.js";
+import {
+  deploymentCreate,
+  deploymentFlowRunCreate,
+  deploymentUpdate,
+  initialStateOf,
+  scheduleInputOf,
+} from "../schemas/runs.js";
+import { deploymentOut, flowRunOut } from "../serializers.js";
+
+type DeploymentUpdateBody = z.output<typeof deploymentUpdate>;
+
+/** Body fields → repository fields (absent or null leave a field as it is, like Prefect's exclude_unset). */
+function fieldsOf(body: DeploymentUpdateBody): DeploymentFields {
+  const orUndefined = <T>(value: T | null | undefined): T | undefined => value ?? undefined;
+  return {
+    entrypoint: orUndefined(body.entrypoint),
+    parameters: orUndefined(body.parameters),
+    parameterSchema: orUndefined(body.parameter_openapi_schema),
+    tags: orUndefined(body.tags),
+    workPoolName: orUndefined(body.work_pool_name),
+    workQueueName: orUndefined(body.work_queue_name),
+    paused: orUndefined(body.paused),
+    concurrencyLimit: body.concurrency_limit,
+    description: orUndefined(body.description),
+    version: orUndefined(body.version),
+    enforceParameterSchema: orUndefined(body.enforce_parameter_schema),
+    jobVariables: orUndefined(body.job_variables),
+    schedules: body.schedules?.map(scheduleInputOf),
+  };
+}
+
+export function deploymentRoutes(app: ZodApp, ctx: ApiContext): void {
+  /** A schema that cannot be compiled is refused when stored, not when the first run is created. */
+  const checkSchema = (schema: Record<string, unknown> | null | undefined) => {
+    if (!schema) return;
+    try {
+      ctx.parameters.compile(schema);
+    } catch (error) {
+      throw new HttpError(422, [
+        { loc: ["body", "parameter_openapi_schema"], msg: (error as Error).message, type: "value_error" },
+      ]);
+    }
+  };
+
+  app.post(
+    "/deployments/",
+    {
+      schema: {
+        tags: ["Deployments"],
+        summary: "Create a deployment, or update the flow's deployment of this name",
+        body: deploymentCreate,
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      checkSchema(body.parameter_openapi_schema);
+      if (!(await getFlow(ctx.db, body.flow_id))) throw notFound("Flow");
+      const { deployment, created, withdrawn } = await upsertDeployment(ctx.db, {
+        ...fieldsOf(body),
+        flowId: body.flow_id,
+        name: body.name,
+      });
+      await ctx.dispatcher.withdraw(withdrawn);
+      return reply.code(created ? 201 : 200).send(deploymentOut(deployment));
+    },
+  );
+
+  app.get(
+    "/deployments/:id",
+    { schema: { tags: ["Deployments"], summary: "Read a deployment", params: idParams } },
+    async (request) => {
+      const deployment = await getDeployment(ctx.db, request.params.id);
+      if (!deployment) throw notFound("Deployment");
+      return deploymentOut(deployment);
+    },
+  );
+
+  app.get(
+    "/deployments/name/:flow_name/:deployment_name",
+    {
+      schema: {
+        tags: ["Deployments"],
+        summary: "Read a deployment by flow name and deployment name",
+        params: z.object({ flow_name: z.string(), deployment_name: z.string() }),
+      },
+    },
+    async (request) => {
+      const deployment = await getDeploymentByName(ctx.db, request.params.flow_name, request.params.deployment_name);
+      if (!deployment) throw notFound("Deployment");
+      return deploymentOut(deployment);
+    },
+  );
+
+  app.post(
+    "/deployments/filter",
+    { schema: { tags: ["Deployments"], summary: "Query deployments", body: optionalBody(deploymentFilterBody) } },
+    async (request) => (await listDeploymentsBy(ctx.db, request.body)).map(deploymentOut),
+  );
+
+  app.post(
+    "/deployments/count",
+    { schema: { tags: ["Deployments"], summary: "Count deployments", body: optionalBody(relatedFilterBody) } },
+    async (request) => countDeploymentsBy(ctx.db, request.body),
+  );
+
+  app.patch(
+    "/deployments/:id",
+    { schema: { tags: ["Deployments"], summary: "Update a deployment", params: idParams, body: deploymentUpdate } },
+    async (request, reply) => {
+      checkSchema(request.body.parameter_openapi_schema);
+      const result = await updateDeployment(ctx.db, request.params.id, fieldsOf(request.body));
+      if (!result) throw notFound("Deployment");
+      await ctx.dispatcher.withdraw(result.withdrawn);
+      return reply.code(204).send();
+    },
+  );
+
+  for (const [action, paused] of [
+    ["pause_deployment", true],
+    ["resume_deployment", false],
+  ] as const) {
+    app.post(
+      `/deployments/:id/${action}`,
+      {
+        schema: {
+          tags: ["Deployments"],
+          summary: paused ? "Pause a deployment's schedules" : "Resume a deployment's schedules",
+          params: idParams,
+        },
+      },
+      async (request, reply) => {
+        const result = await setDeploymentPaused(ctx.db, request.params.id, paused);
+        if (!result) throw notFound("Deployment");
+        await ctx.dispatcher.withdraw(result.withdrawn);
+        return reply.code(204).send();
+      },
+    );
+  }
+
+  app.delete(
+    "/deployments/:id",
+    { schema: { tags: ["Deployments"], summary: "Delete a deployment", params: idParams } },
+    async (request, reply) => {
+      const result = await deleteDeployment(ctx.db, request.params.id);
+      if (!result) throw notFound("Deployment");
+      await ctx.dispatcher.withdraw(result.withdrawn);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    "/deployments/:id/create_flow_run",
+    {
+      schema: {
+        tags: ["Deployments"],
+        summary: "Create a flow run of a deployment (no body needed)",
+        params: idParams,
+        body: optionalBody(deploymentFlowRunCreate),
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const deployment = await getDeploymentSummary(ctx.db, request.params.id);
+      if (!deployment) throw notFound("Deployment");
+      const parameters = { ...deployment.parameters, ...body.parameters };
+      const enforce = body.enforce_parameter_schema ?? deployment.enforceParameterSchema;
+      if (enforce && deployment.parameterSchema) {
+        ctx.parameters.validate(deployment.flowName, deployment.parameterSchema, parameters);
+      }
+      const now = ctx.now();
+      const state = body.state ? initialStateOf(body.state) : undefined;
+      const { flowRun } = await createDeploymentFlowRun(
+        ctx.db,
+        deployment,
+        {
+          scheduledTime: state?.scheduledTime ?? now,
+          parameters: body.parameters ?? undefined,
+          name: body.name ?? undefined,
+          tags: body.tags ?? undefined,
+          idempotencyKey: body.idempotency_key,
+          workQueueName: body.work_queue_name,
+          parentTaskRunId: body.parent_task_run_id,
+          empiricalPolicy: body.empirical_policy ?? undefined,
+          state,
+        },
+        now,
+      );
+      await ctx.dispatcher.enqueue(flowRun, deployment);
+      return reply.code(201).send(flowRunOut(flowRun, now));
+    },
+  );
+}

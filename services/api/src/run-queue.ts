@@ -1,0 +1,64 @@
+/**
+ * Handing flow runs to workers: after a run is committed to Postgres it is enqueued on its work
+ * pool's BullMQ queue (job id = run id, delayed until due). A failed enqueue does not fail the
+ * request: the run is safe in Postgres and the scheduler's reconciler enqueues it again.
+ */
+import type { FlowRun, WithdrawnRun, WorkPool } from "@sluice/db";
+import { DEFAULT_WORK_POOL_NAME } from "@sluice/db";
+import { type FlowRunQueues, flowRunJobOf, type RunSource } from "@sluice/queue";
+import type { Logger } from "@sluice/telemetry";
+
+export class FlowRunDispatcher {
+  constructor(
+    private readonly queues: FlowRunQueues,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Enqueues a SCHEDULED run (anything else is not for workers to pick up). */
+  async enqueue(run: FlowRun, source: RunSource): Promise<void> {
+    if (run.stateType !== "SCHEDULED") return;
+    const job = flowRunJobOf(run, source);
+    try {
+      await this.queues.enqueue(job);
+    } catch (error) {
+      this.logger.error(
+        { err: error, flowRunId: run.id, workPoolName: job.workPoolName },
+        "could not enqueue the flow run; the reconciler will enqueue it",
+      );
+    }
+  }
+
+  /** Replaces the run's job (a finished or waiting one) by one for its new scheduled time. */
+  async reschedule(run: FlowRun, source: RunSource): Promise<void> {
+    await this.withdraw([{ id: run.id, workPoolName: run.workPoolName }]);
+    await this.enqueue(run, source);
+  }
+
+  /**
+   * Removes the jobs of runs that will not run (deleted, cancelled). A job a worker holds stays.
+   * Returns the ids of the runs whose job was removed (they were waiting or delayed).
+   */
+  async withdraw(runs: WithdrawnRun[]): Promise<Set<string>> {
+    const removed = new Set<string>();
+    await Promise.all(
+      runs.map(async (run) => {
+        try {
+          const count = await this.queues.queue(run.workPoolName ?? DEFAULT_WORK_POOL_NAME).remove(run.id);
+          if (count > 0) removed.add(run.id);
+        } catch (error) {
+          this.logger.warn({ err: error, flowRunId: run.id }, "could not remove the flow run's job");
+        }
+      }),
+    );
+    return removed;
+  }
+
+  /** A pool's pause and concurrency limit apply to its queue, for every worker at once. */
+  async applyPoolSettings(pool: WorkPool): Promise<void> {
+    const queue = this.queues.queue(pool.name);
+    if (pool.concurrencyLimit === null) await queue.removeGlobalConcurrency();
+    else await queue.setGlobalConcurrency(pool.concurrencyLimit);
+    if (pool.paused) await queue.pause();
+    else await queue.resume();
+  }
+}
