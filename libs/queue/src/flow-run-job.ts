@@ -12,6 +12,7 @@ export interface FlowRunRowLike {
   expectedStartTime: Date | null;
   workPoolName: string | null;
   workQueueName: string | null;
+  runCount?: number;
 }
 
 /** What a job needs to know about the run's deployment. */
@@ -34,5 +35,6 @@ export function flowRunJobOf(run: FlowRunRowLike, source: RunSource, now: Date =
     scheduledTime: (run.nextScheduledStartTime ?? run.expectedStartTime ?? now).toISOString(),
     workPoolName: run.workPoolName ?? DEFAULT_JOB_WORK_POOL,
     workQueueName: run.workQueueName,
+    runCount: run.runCount ?? 0,
   };
 }

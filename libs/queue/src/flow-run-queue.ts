@@ -19,6 +19,8 @@ export interface FlowRunJob {
   scheduledTime: string;
   workPoolName: string;
   workQueueName: string | null;
+  /** Attempts the run already had (a retried run goes on counting). */
+  runCount?: number;
 }
 
 export const FLOW_RUN_JOB_NAME = "flow-run";

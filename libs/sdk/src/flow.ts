@@ -52,6 +52,8 @@ export interface ExistingFlowRun {
   expectedStartTime?: string;
   workPoolName?: string | null;
   workQueueName?: string | null;
+  /** Attempts the run already had: a retried run goes on counting from there. */
+  runCount?: number;
 }
 
 export function flow<
@@ -113,6 +115,7 @@ export function flow<
       },
     });
     const states = new RunStates(engine.events, "flow_run", flowRunId);
+    states.runCount = existing?.runCount ?? 0;
     states.set({ name: "Pending" });
     const logger = createRunLogger({
       engine,

@@ -8,6 +8,7 @@ import {
   deploymentPauseCommand,
   deploymentRunCommand,
 } from "./commands/deployment.js";
+import { flowRunCancelCommand, flowRunRetryCommand } from "./commands/flow-run-control.js";
 import { workPoolCreateCommand, workPoolInspectCommand, workPoolLsCommand } from "./commands/work-pool.js";
 import { workerStartCommand } from "./commands/worker.js";
 import type { CliConfig } from "./config.js";
@@ -21,7 +22,22 @@ export interface CommandContext {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-export function registerClusterCommands(program: Command, { config, logger, run }: CommandContext): void {
+export function registerClusterCommands(
+  program: Command,
+  { config, logger, run }: CommandContext,
+  flowRun: Command,
+): void {
+  flowRun
+    .command("cancel")
+    .description("cancel a flow run: a queued one at once, a running one through its worker")
+    .argument("<id>", "flow run id")
+    .action((id: string) => run(() => flowRunCancelCommand(id, config)));
+  flowRun
+    .command("retry")
+    .description("run a finished flow run again (its deployment's workers pick it up)")
+    .argument("<id>", "flow run id")
+    .action((id: string) => run(() => flowRunRetryCommand(id, config)));
+
   const server = program.command("server").description("the Sluice server: API, scheduler and recorder");
   server
     .command("start")

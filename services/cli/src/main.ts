@@ -29,22 +29,17 @@ async function main(argv: string[]): Promise<number> {
       exitCode = await runCommand(file, options, config, logger);
     });
 
+  const context = {
+    config,
+    logger,
+    run: async (action: () => Promise<number>) => {
+      exitCode = await action();
+    },
+  };
   // flow-run ls|inspect|logs, db upgrade|reset: the record of runs, in either mode.
-  registerStoreCommands(program, {
-    config,
-    logger,
-    run: async (action) => {
-      exitCode = await action();
-    },
-  });
-
-  registerClusterCommands(program, {
-    config,
-    logger,
-    run: async (action) => {
-      exitCode = await action();
-    },
-  });
+  const flowRun = registerStoreCommands(program, context);
+  // server, worker, deploy, deployment, work-pool, flow-run cancel|retry: through the API.
+  registerClusterCommands(program, context, flowRun);
 
   try {
     await program.parseAsync(argv);

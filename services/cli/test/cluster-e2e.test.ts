@@ -116,6 +116,29 @@ describe("server, workers and deployments", () => {
     await waitFor("the run Completed", async () => (await runStates([run.id]))[0] === "Completed");
   });
 
+  it("flow-run cancel stops a queued run; flow-run retry runs a finished one again", async () => {
+    startWorker("w1");
+    await runSluice(["deploy", "examples/flows/deploy.ts"], env);
+    const deployment = await client.readDeploymentByName("Full Data Pipeline", "multi-stage");
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const queued = await client.createFlowRunFromDeployment(deployment.id, {
+      state: { type: "SCHEDULED", state_details: { scheduled_time: later } },
+    });
+    const cancelled = await runSluice(["flow-run", "cancel", queued.id], env);
+    expect(cancelled.code).toBe(0);
+    expect((await client.readFlowRun(queued.id)).state_type).toBe("CANCELLED");
+
+    const done = await client.createFlowRunFromDeployment(deployment.id);
+    await waitFor("the run Completed", async () => (await runStates([done.id]))[0] === "Completed");
+    const retried = await runSluice(["flow-run", "retry", done.id], env);
+    expect(retried.stderr).toBe("");
+    expect(retried.code).toBe(0);
+    await waitFor("the retried run Completed again", async () => {
+      const run = await client.readFlowRun(done.id);
+      return run.state_type === "COMPLETED" && run.run_count === 2;
+    });
+  });
+
   it("an unknown deployment name is a clear error with a non-zero exit", async () => {
     const result = await runSluice(["deployment", "run", "Nope/nothing"], env);
     expect(result.code).toBe(1);

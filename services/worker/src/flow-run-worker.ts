@@ -95,6 +95,7 @@ export class FlowRunWorker {
         expectedStartTime: run.scheduledTime,
         workPoolName: run.workPoolName,
         workQueueName: run.workQueueName,
+        runCount: run.runCount,
       });
     } catch (error) {
       // Recorded as the run's Failed state by the engine; the job itself is done.

@@ -5,15 +5,15 @@
  */
 import { hostname } from "node:os";
 import { UnavailableError } from "@sluice/core";
-import { createDatabase, getCacheEntry, migrateDatabase } from "@sluice/db";
-import { isRecordedUpTo, RedisCacheStore, RedisEventSink, RedisLeaseStore, redisKeys } from "@sluice/queue";
+import { createDatabase, migrateDatabase } from "@sluice/db";
+import { isRecordedUpTo, redisKeys } from "@sluice/queue";
 import { Recorder } from "@sluice/recorder";
-import { type Engine, InProcessTaskDispatcher } from "@sluice/sdk";
+import type { Engine } from "@sluice/sdk";
 import type { Logger } from "@sluice/telemetry";
+import { buildClusterEngine } from "@sluice/worker";
 import { Redis } from "ioredis";
 import { type CliConfig, redactUrl } from "../config.js";
 import { printRunLog } from "../console-output.js";
-import { pgSqlDatabase } from "./pg-sql-database.js";
 
 export interface RunningEngine {
   engine: Engine;
@@ -44,26 +44,7 @@ export async function startClusterEngine(config: CliConfig, logger: Logger): Pro
   }
   const database = createDatabase(config.databaseUrl, { applicationName: "sluice-run", max: 5 });
   const keys = redisKeys(config.redisPrefix);
-  const events = new RedisEventSink(redis, keys.eventStream);
-  const cache = new RedisCacheStore(redis, keys, {
-    load: async (cacheKey) => {
-      const entry = await getCacheEntry(database.db, cacheKey);
-      return (
-        entry && { taskRunId: entry.taskRunId, result: entry.result, expiresAt: entry.expiresAt?.toISOString() ?? null }
-      );
-    },
-    save: (cacheKey, entry) =>
-      events.emit({
-        kind: "cache_entry",
-        id: crypto.randomUUID(),
-        timestamp: new Date().toISOString(),
-        cacheKey,
-        taskRunId: entry.taskRunId,
-        expiresAt: entry.expiresAt,
-        result: entry.result,
-      }),
-  });
-  const leases = new RedisLeaseStore(redis, keys);
+  const { engine, events, leases } = buildClusterEngine(redis, database, keys);
   const recorder = new Recorder({
     redis,
     db: database,
@@ -74,14 +55,8 @@ export async function startClusterEngine(config: CliConfig, logger: Logger): Pro
   });
   await recorder.start();
 
-  const engine: Engine = {
-    events,
-    cache,
-    leases,
-    dispatcher: new InProcessTaskDispatcher(),
-    database: pgSqlDatabase(database.pool),
-    onLog: (event, label) => printRunLog(event, label),
-  };
+  engine.onLog = (event, label) => printRunLog(event, label);
+
   return {
     engine,
     description: `cluster mode: Redis ${redactUrl(config.redisUrl)}, Postgres ${redactUrl(config.databaseUrl)}`,
