@@ -76,7 +76,22 @@ describe("server, workers and deployments", () => {
     const listed = await runSluice(["deployment", "ls"], env);
     expect(listed.stdout).toContain("ETL Pipeline/daily-etl");
     expect(listed.stdout).toContain("0 6 * * * (UTC)");
-  });
+
+    const paused = await runSluice(["deployment", "pause", "ETL Pipeline/daily-etl"], env);
+    expect(paused.code).toBe(0);
+    expect((await client.readDeploymentByName("ETL Pipeline", "daily-etl")).paused).toBe(true);
+    await runSluice(["deployment", "resume", "ETL Pipeline/daily-etl"], env);
+    const inspected = await runSluice(["deployment", "inspect", "ETL Pipeline/daily-etl"], env);
+    expect(JSON.parse(inspected.stdout)).toMatchObject({
+      name: "daily-etl",
+      paused: false,
+      entrypoint: "etl_pipeline.ts:etlPipeline",
+    });
+
+    const pools = await runSluice(["work-pool", "inspect", "default-agent-pool"], env);
+    expect(pools.code).toBe(0);
+    expect(pools.stdout).toMatch(/w1\s+ONLINE/);
+  }, 60_000);
 
   it("two worker processes share the load of 50 runs", async () => {
     const first = startWorker("w1", 3);
