@@ -1,6 +1,7 @@
 /** Typed HTTP client of Sluice's (Prefect-compatible) REST API, for the CLI, deploy scripts and tests. */
 import { SluiceError } from "@sluice/core";
 import type {
+  ApiConcurrencyLimit,
   ApiDeployment,
   ApiFlow,
   ApiFlowRun,
@@ -153,5 +154,25 @@ export class SluiceClient {
 
   filterWorkers(workPoolName: string): Promise<ApiWorker[]> {
     return this.request("POST", `/work_pools/${encodeURIComponent(workPoolName)}/workers/filter`, {});
+  }
+
+  createConcurrencyLimit(tag: string, concurrencyLimit: number): Promise<ApiConcurrencyLimit> {
+    return this.request("POST", "/concurrency_limits/", { tag, concurrency_limit: concurrencyLimit });
+  }
+
+  readConcurrencyLimit(tag: string): Promise<ApiConcurrencyLimit> {
+    return this.request("GET", `/concurrency_limits/tag/${encodeURIComponent(tag)}`);
+  }
+
+  filterConcurrencyLimits(body: Record<string, unknown> = {}): Promise<ApiConcurrencyLimit[]> {
+    return this.request("POST", "/concurrency_limits/filter", body);
+  }
+
+  resetConcurrencyLimit(tag: string): Promise<ApiConcurrencyLimit> {
+    return this.request("POST", `/concurrency_limits/tag/${encodeURIComponent(tag)}/reset`, {});
+  }
+
+  deleteConcurrencyLimit(tag: string): Promise<void> {
+    return this.request("DELETE", `/concurrency_limits/tag/${encodeURIComponent(tag)}`);
   }
 }

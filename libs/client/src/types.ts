@@ -102,3 +102,13 @@ export interface OrchestrationResult {
   state: ApiState | null;
   details: Record<string, unknown>;
 }
+
+export interface ApiConcurrencyLimit {
+  id: string;
+  tag: string;
+  concurrency_limit: number;
+  /** Task run ids holding a slot now. */
+  active_slots: string[];
+  created: string;
+  updated: string;
+}

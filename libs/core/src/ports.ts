@@ -31,13 +31,18 @@ export interface Lease {
 
 /** Concurrency slots: at most `limit` holders of `limitKey` at once; a holder that dies loses its slot after `ttlMs`. */
 export interface LeaseStore {
-  acquire(
-    limitKey: string,
-    limit: number,
-    holder: string,
-    options: { ttlMs: number; signal?: AbortSignal },
-  ): Promise<Lease>;
+  acquire(limitKey: string, limit: number, holder: string, options: AcquireOptions): Promise<Lease>;
 }
+
+export interface AcquireOptions {
+  ttlMs: number;
+  signal?: AbortSignal;
+  /** Called once if no slot is free right away (the run is then AwaitingConcurrencySlot). */
+  onWait?: () => void;
+}
+
+/** The concurrency limits set on tags (Prefect's `concurrency-limit create TAG N`): tag → limit, for the tags that have one. */
+export type TagLimitLookup = (tags: readonly string[]) => Promise<Map<string, number>>;
 
 /** Runs submitted task runs (`.submit()`, `.map()`) with bounded concurrency. */
 export interface TaskDispatcher {
@@ -48,4 +53,9 @@ export interface TaskDispatcher {
 export interface SqlDatabase {
   query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: Row[] }>;
   transaction<T>(work: (tx: Pick<SqlDatabase, "query">) => Promise<T>): Promise<T>;
+}
+
+/** The lease key of a tag's concurrency limit (the engine takes slots under it; the API shows who holds them). */
+export function tagLimitKey(tag: string): string {
+  return `tag:${tag}`;
 }

@@ -1,5 +1,5 @@
 /** Tag concurrency limits (Prefect's `concurrency-limit create TAG N`), one row per tag. */
-import { asc, eq, getTableColumns, sql } from "drizzle-orm";
+import { asc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import type { AnySluiceDb } from "./client.js";
 import { type ConcurrencyLimit, concurrencyLimits } from "./schema.js";
 
@@ -53,4 +53,16 @@ export async function deleteConcurrencyLimit(
   const where = "id" in by ? eq(concurrencyLimits.id, by.id) : eq(concurrencyLimits.tag, by.tag);
   const [row] = await db.delete(concurrencyLimits).where(where).returning();
   return row ?? null;
+}
+
+/** The limits of those of `tags` that have one (tag → limit), read from the record (embedded mode's lookup). */
+export async function getTagLimits(db: AnySluiceDb, tags: readonly string[]): Promise<Map<string, number>> {
+  const limits = new Map<string, number>();
+  if (tags.length === 0) return limits;
+  const rows = await db
+    .select({ tag: concurrencyLimits.tag, limit: concurrencyLimits.concurrencyLimit })
+    .from(concurrencyLimits)
+    .where(inArray(concurrencyLimits.tag, [...tags]));
+  for (const row of rows) limits.set(row.tag, row.limit);
+  return limits;
 }

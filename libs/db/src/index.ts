@@ -10,6 +10,7 @@ export {
   deleteConcurrencyLimit,
   getConcurrencyLimit,
   getConcurrencyLimitByTag,
+  getTagLimits,
   listConcurrencyLimits,
   upsertConcurrencyLimit,
 } from "./concurrency-limits.js";

@@ -1,3 +1,4 @@
+import { tagLimitKey } from "@sluice/core";
 /** Every Redis key Sluice uses lives under one prefix, so tests (and tenants) never collide. */
 export const DEFAULT_PREFIX = "sluice";
 
@@ -17,7 +18,13 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX) {
     /** Tag concurrency limits (hash: tag → limit), kept by the API from Postgres so workers read them here. */
     tagLimits: `${prefix}:tag-limits`,
     /** The lease limit key of a tag's concurrency limit: its slots are `leaseSlots(tagLimitKey(tag))`. */
-    tagLimitKey: (tag: string) => `tag:${tag}`,
+    tagLimitKey,
+    /** Pub/sub channel on which the API announces a flow run being cancelled (message: the run id). */
+    cancelChannel: `${prefix}:cancel`,
+    /** Set (with a TTL) with each cancel announcement, for a worker that takes the run after it. */
+    cancelledMarker: (flowRunId: string) => `${prefix}:cancelled:${flowRunId}`,
+    /** Which worker is running a flow run (set at start, removed at the end): found again after a crash. */
+    flowRunHolder: (flowRunId: string) => `${prefix}:flow-run-holder:${flowRunId}`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -4,7 +4,7 @@
  * lease expires. Waiters wake on a pub/sub "slot freed" message, or when the earliest lease
  * would expire, never on a fixed polling interval.
  */
-import { CancelledError, type Lease, type LeaseStore } from "@sluice/core";
+import { type AcquireOptions, CancelledError, type Lease, type LeaseStore } from "@sluice/core";
 import type { Redis } from "ioredis";
 import type { RedisKeys } from "./keys.js";
 
@@ -32,15 +32,10 @@ export class RedisLeaseStore implements LeaseStore {
     private readonly keys: RedisKeys,
   ) {}
 
-  async acquire(
-    limitKey: string,
-    limit: number,
-    holder: string,
-    options: { ttlMs: number; signal?: AbortSignal },
-  ): Promise<Lease> {
+  async acquire(limitKey: string, limit: number, holder: string, options: AcquireOptions): Promise<Lease> {
     const slots = this.keys.leaseSlots(limitKey);
     const channel = this.keys.leaseFreed(limitKey);
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       if (options.signal?.aborted) throw options.signal.reason ?? new CancelledError();
       const now = Date.now();
       const wakeUp = this.nextWake(channel);
@@ -49,6 +44,7 @@ export class RedisLeaseStore implements LeaseStore {
         wakeUp.cancel();
         return this.holdLease(slots, channel, holder, options.ttlMs);
       }
+      if (attempt === 0) options.onWait?.();
       await wakeUp.wait(Math.max(10, -result), options.signal);
     }
   }
@@ -90,6 +86,10 @@ export class RedisLeaseStore implements LeaseStore {
       cancel,
       wait: async (maxMs: number, signal?: AbortSignal) => {
         await subscribed;
+        if (signal?.aborted) {
+          cancel();
+          throw signal.reason ?? new CancelledError();
+        }
         let timer: NodeJS.Timeout | undefined;
         let onAbort: (() => void) | undefined;
         try {
@@ -133,4 +133,18 @@ export class RedisLeaseStore implements LeaseStore {
     await this.subscriber?.quit().catch(() => {});
     this.subscriber = null;
   }
+}
+
+/** Tag limits as the API mirrors them into Redis (a hash tag → limit): one HMGET per task run with tags. */
+export function redisTagLimits(redis: Redis, keys: RedisKeys) {
+  return async (tags: readonly string[]): Promise<Map<string, number>> => {
+    const limits = new Map<string, number>();
+    if (tags.length === 0) return limits;
+    const values = await redis.hmget(keys.tagLimits, ...tags);
+    tags.forEach((tag, i) => {
+      const value = values[i];
+      if (value !== null && value !== undefined) limits.set(tag, Number(value));
+    });
+    return limits;
+  };
 }

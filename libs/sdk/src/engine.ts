@@ -9,6 +9,7 @@ import {
   type LeaseStore,
   type LogEvent,
   type SqlDatabase,
+  type TagLimitLookup,
   type TaskDispatcher,
 } from "@sluice/core";
 
@@ -21,6 +22,8 @@ export interface Engine {
   database?: SqlDatabase;
   /** Called for every run log line, to show it to the user (console output). */
   onLog?: (event: LogEvent, runLabel: string) => void;
+  /** The limits set on tags; without it, tags limit nothing. */
+  tagLimits?: TagLimitLookup;
   /** Lease time-to-live for concurrency slots; renewed while held. */
   leaseTtlMs?: number;
 }

@@ -1,5 +1,5 @@
 /** In-process implementations of the engine's ports (embedded mode, tests, and `.submit()` inside one process). */
-import type { CachedResult, CacheStore, Lease, LeaseStore, TaskDispatcher } from "@sluice/core";
+import type { AcquireOptions, CachedResult, CacheStore, Lease, LeaseStore, TaskDispatcher } from "@sluice/core";
 import { CancelledError } from "@sluice/core";
 
 /** Runs submitted task runs in this process, at most `concurrency` at once. */
@@ -26,9 +26,10 @@ export class MemoryLeaseStore implements LeaseStore {
   private readonly holders = new Map<string, Set<string>>();
   private readonly waiters = new Map<string, (() => void)[]>();
 
-  async acquire(limitKey: string, limit: number, holder: string, options: { signal?: AbortSignal }): Promise<Lease> {
+  async acquire(limitKey: string, limit: number, holder: string, options: AcquireOptions): Promise<Lease> {
     const held = this.holders.get(limitKey) ?? new Set<string>();
     this.holders.set(limitKey, held);
+    if (held.size >= limit) options.onWait?.();
     while (held.size >= limit) {
       if (options.signal?.aborted) throw options.signal.reason ?? new CancelledError();
       await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,7 @@
 /** `task()`: a function whose calls inside a flow are recorded as task runs, with retries, caching and limits. */
 import { type Duration, hashTaskInputs, parseDuration } from "@sluice/core";
 import { type RetryOptions, runAttempts } from "./attempts.js";
+import { acquireSlots, releaseSlots } from "./concurrency-slots.js";
 import { currentRunContext, type RunContext, runContextStorage } from "./context.js";
 import { currentEngine } from "./engine.js";
 import { MappedFutures, TaskRunFuture, type TaskRunObserver } from "./futures.js";
@@ -90,12 +91,14 @@ export function task<Args extends unknown[], Result>(
       }
     }
 
-    const lease = options.concurrencyLimit
-      ? await engine.leases.acquire(`task:${taskKey}`, options.concurrencyLimit, record.id, {
-          ttlMs: engine.leaseTtlMs ?? 30_000,
-          signal: parent.signal,
-        })
-      : null;
+    const slots = await acquireSlots(engine, {
+      taskKey,
+      taskRunId: record.id,
+      tags: options.tags ?? [],
+      concurrencyLimit: options.concurrencyLimit,
+      signal: parent.signal,
+      onWait: () => states.set({ name: "AwaitingConcurrencySlot", message: "Waiting for a concurrency slot" }),
+    });
     try {
       return await runAttempts({
         what: `Task run '${record.name}'`,
@@ -120,7 +123,7 @@ export function task<Args extends unknown[], Result>(
         },
       });
     } finally {
-      await lease?.release();
+      await releaseSlots(slots);
     }
   };
 

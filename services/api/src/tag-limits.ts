@@ -21,6 +21,12 @@ export class TagLimitMirror {
     await this.redis.hdel(this.keys.tagLimits, tag);
   }
 
+  /** Frees every slot: the holders' leases are dropped (their runs go on; new runs may take the slots). */
+  async reset(tag: string): Promise<void> {
+    await this.redis.del(this.keys.leaseSlots(this.keys.tagLimitKey(tag)));
+    await this.redis.publish(this.keys.leaseFreed(this.keys.tagLimitKey(tag)), "reset");
+  }
+
   /** The holders of each tag's unexpired leases. */
   async activeSlots(tags: string[], now: number = Date.now()): Promise<Map<string, string[]>> {
     const result = new Map<string, string[]>();

@@ -1,6 +1,13 @@
 /** The commands that talk to a Sluice server: server, worker, deploy, deployment, work-pool. */
 import type { Logger } from "@sluice/telemetry";
 import type { Command } from "commander";
+import {
+  concurrencyLimitCreateCommand,
+  concurrencyLimitDeleteCommand,
+  concurrencyLimitInspectCommand,
+  concurrencyLimitLsCommand,
+  concurrencyLimitResetCommand,
+} from "./commands/concurrency-limit.js";
 import { deployCommand } from "./commands/deploy.js";
 import {
   deploymentInspectCommand,
@@ -93,6 +100,31 @@ export function registerClusterCommands(
     .command("resume")
     .argument("<name>", '"FLOW NAME/DEPLOYMENT NAME"')
     .action((name: string) => run(() => deploymentPauseCommand(name, false, config)));
+
+  const limit = program.command("concurrency-limit").description("tag concurrency limits, across every worker");
+  limit
+    .command("create")
+    .argument("<tag>")
+    .argument("<limit>", "most task runs with this tag at once")
+    .action((tag: string, value: string) => run(() => concurrencyLimitCreateCommand(tag, value, config)));
+  limit
+    .command("ls")
+    .option("--json", "print JSON")
+    .action((options) => run(() => concurrencyLimitLsCommand(options, config)));
+  limit
+    .command("inspect")
+    .argument("<tag>")
+    .option("--json", "print JSON")
+    .action((tag: string, options) => run(() => concurrencyLimitInspectCommand(tag, options, config)));
+  limit
+    .command("reset")
+    .argument("<tag>")
+    .description("free every slot (e.g. held by runs that were killed)")
+    .action((tag: string) => run(() => concurrencyLimitResetCommand(tag, config)));
+  limit
+    .command("delete")
+    .argument("<tag>")
+    .action((tag: string) => run(() => concurrencyLimitDeleteCommand(tag, config)));
 
   const workPool = program.command("work-pool").description("work pools: create, list, inspect");
   workPool

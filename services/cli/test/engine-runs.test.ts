@@ -120,5 +120,44 @@ describe.each(ENGINE_MODES)("%s mode", (mode) => {
       await parent();
       expect(peak).toBe(2);
     });
+
+    it("a tag limit of 3 holds for 30 submitted tasks; waiting ones are AwaitingConcurrencySlot, then all complete", async () => {
+      await h.setTagLimit("warehouse", 3);
+      const load = task({ name: "load_chunk", tags: ["warehouse", "etl"] }, async (chunk: number) => {
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        return chunk;
+      });
+      const parent = flow({ name: "Tag Limited" }, async () => {
+        const futures = Array.from({ length: 30 }, (_, i) => load.submit(i));
+        return Promise.all(futures.map((future) => future.result()));
+      });
+      await expect(parent()).resolves.toEqual(Array.from({ length: 30 }, (_, i) => i));
+      await h.recorded();
+
+      // From the recorded history: never more than 3 task runs Running at once.
+      const spans = await h.query<{ id: string; start: Date; end: Date }>(
+        `SELECT t.id, min(s.timestamp) FILTER (WHERE s.name = 'Running') AS start,
+                max(s.timestamp) FILTER (WHERE s.type = 'COMPLETED') AS end
+         FROM task_runs t JOIN task_run_states s ON s.task_run_id = t.id
+         WHERE t.task_key = 'load_chunk' GROUP BY t.id`,
+      );
+      expect(spans).toHaveLength(30);
+      const edges = spans.flatMap((span) => [
+        { at: new Date(span.start).getTime(), delta: 1 },
+        { at: new Date(span.end).getTime(), delta: -1 },
+      ]);
+      edges.sort((a, b) => a.at - b.at || a.delta - b.delta);
+      let running = 0;
+      let peak = 0;
+      for (const edge of edges) {
+        running += edge.delta;
+        peak = Math.max(peak, running);
+      }
+      expect(peak).toBe(3);
+      const waited = await h.query<{ n: number }>(
+        "SELECT count(DISTINCT task_run_id)::int AS n FROM task_run_states WHERE name = 'AwaitingConcurrencySlot'",
+      );
+      expect(waited[0]?.n).toBeGreaterThanOrEqual(27);
+    });
   });
 });

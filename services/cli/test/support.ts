@@ -7,6 +7,8 @@
  *
  * The engine behaviour tests run the same cases against both (`describe.each(ENGINE_MODES)`).
  */
+
+import { redisKeys } from "@sluice/queue";
 import { configureEngine } from "@sluice/sdk";
 import { createLogger } from "@sluice/telemetry";
 import { createEmbeddedHome, createTestContext, type EmbeddedHome, type TestContext } from "@sluice/testing";
@@ -27,8 +29,12 @@ export interface EngineHarness {
   /** Closes the engine (everything recorded) and starts a new one, as another process would. */
   restart(): Promise<void>;
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
+  /** Sets a tag's concurrency limit where this mode's engine reads it (as the API does in cluster mode). */
+  setTagLimit(tag: string, limit: number): Promise<void>;
   close(): Promise<void>;
 }
+
+const INSERT_TAG_LIMIT = "INSERT INTO concurrency_limits (tag, concurrency_limit) VALUES ($1, $2)";
 
 export interface ClusterHarness extends EngineHarness {
   mode: "cluster";
@@ -78,6 +84,10 @@ async function startClusterHarness(): Promise<ClusterHarness> {
     async query<Row>(sql: string, params?: unknown[]) {
       return (await pool.query(sql, params)).rows as Row[];
     },
+    async setTagLimit(tag, limit) {
+      await pool.query(INSERT_TAG_LIMIT, [tag, limit]);
+      await ctx.redis.hset(redisKeys(ctx.prefix).tagLimits, tag, String(limit));
+    },
     async close() {
       configureEngine(undefined);
       await harness.running.close().catch(() => {});
@@ -112,6 +122,9 @@ async function startEmbeddedHarness(): Promise<EngineHarness> {
     },
     async query<Row>(sql: string, params?: unknown[]) {
       return (await running.store.database.client.query<Row>(sql, params)).rows;
+    },
+    async setTagLimit(tag, limit) {
+      await running.store.database.client.query(INSERT_TAG_LIMIT, [tag, limit]);
     },
     async close() {
       configureEngine(undefined);

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { SqlDatabase } from "@sluice/core";
 import { type Database, getCacheEntry } from "@sluice/db";
-import { RedisCacheStore, RedisEventSink, type RedisKeys, RedisLeaseStore } from "@sluice/queue";
+import { RedisCacheStore, RedisEventSink, type RedisKeys, RedisLeaseStore, redisTagLimits } from "@sluice/queue";
 import { type Engine, InProcessTaskDispatcher } from "@sluice/sdk";
 import type { Redis } from "ioredis";
 import type pg from "pg";
@@ -44,6 +44,7 @@ export function buildClusterEngine(redis: Redis, database: Database, keys: Redis
     leases,
     dispatcher: new InProcessTaskDispatcher(),
     database: pgSqlDatabase(database.pool),
+    tagLimits: redisTagLimits(redis, keys),
   };
   return { engine, events, leases };
 }

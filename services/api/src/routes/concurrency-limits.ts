@@ -57,6 +57,23 @@ export function concurrencyLimitRoutes(app: ZodApp, ctx: ApiContext): void {
   );
 
   app.post(
+    "/concurrency_limits/tag/:tag/reset",
+    {
+      schema: {
+        tags: ["Concurrency Limits"],
+        summary: "Free every slot of a tag's limit (e.g. held by runs that will never release them)",
+        params: tagParams,
+      },
+    },
+    async (request) => {
+      const limit = await getConcurrencyLimitByTag(ctx.db, request.params.tag);
+      if (!limit) throw notFound("Concurrency limit");
+      await ctx.tagLimits.reset(limit.tag);
+      return one(limit);
+    },
+  );
+
+  app.post(
     "/concurrency_limits/filter",
     {
       schema: { tags: ["Concurrency Limits"], summary: "List limits", body: optionalBody(z.object(pagination)) },
