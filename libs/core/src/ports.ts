@@ -44,9 +44,26 @@ export interface AcquireOptions {
 /** The concurrency limits set on tags (Prefect's `concurrency-limit create TAG N`): tag → limit, for the tags that have one. */
 export type TagLimitLookup = (tags: readonly string[]) => Promise<Map<string, number>>;
 
-/** Runs submitted task runs (`.submit()`, `.map()`) with bounded concurrency. */
+/** A submitted task run (`.submit()`, `.map()`), described so that another process can run it. */
+export interface TaskRunRequest {
+  /** Chosen by the submitter, so a redelivered request is the same task run. */
+  taskRunId: string;
+  taskName: string;
+  /** Absolute path of the module that defines the task (null when unknown: it can only run here). */
+  definedIn: string | null;
+  args: unknown[];
+  /** Its index among the runs of this task in the flow run ("load_chunk-3"). */
+  dynamicKey: number;
+  flowRun: { id: string; name: string; flowName: string } | null;
+  logPrints: boolean;
+}
+
+/**
+ * Runs submitted task runs: in this process with bounded concurrency (embedded mode, `sluice run`),
+ * or on any worker of the pool through its task queue. `runHere` runs the request in this process.
+ */
 export interface TaskDispatcher {
-  dispatch<T>(run: () => Promise<T>): Promise<T>;
+  dispatch<T>(request: TaskRunRequest, runHere: () => Promise<T>): Promise<T>;
 }
 
 /** SQL access for flow code (the example loads its table through it), Postgres or embedded. */

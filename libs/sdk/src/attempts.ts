@@ -34,6 +34,13 @@ export interface AttemptLoop<T> {
   /** Aborted when the parent run is cancelled or times out. */
   parentSignal?: AbortSignal;
   body: (signal: AbortSignal) => Promise<T>;
+  /** Retries already spent before this loop (e.g. by attempts that crashed): the first attempt is a retry. */
+  firstRetryNumber?: number;
+  /**
+   * When the parent signal aborts, how long the body may take to stop (the signal is aborted at
+   * once) before it is abandoned and the run ends Cancelled anyway. Default 0: abandoned at once.
+   */
+  cancelGraceMs?: number;
   /** Called with the result before the run is marked Completed (e.g. to store it in the cache). */
   onSuccess?: (result: T) => Promise<void> | void;
 }
@@ -41,7 +48,13 @@ export interface AttemptLoop<T> {
 export async function runAttempts<T>(loop: AttemptLoop<T>): Promise<T> {
   const { options, states, logger } = loop;
   const retries = options.retries ?? 0;
-  for (let retryNumber = 0; ; retryNumber++) {
+  for (let retryNumber = loop.firstRetryNumber ?? 0; ; retryNumber++) {
+    if (loop.parentSignal?.aborted) {
+      // Cancelled before this attempt began: it never runs.
+      const reason = loop.parentSignal.reason ?? new CancelledError();
+      states.set({ name: "Cancelled", message: `Cancelled before it started: ${describeError(reason).message}` });
+      throw reason;
+    }
     states.set({ name: retryNumber === 0 ? "Running" : "Retrying" });
     const started = performance.now();
     try {
@@ -80,13 +93,35 @@ export async function runAttempts<T>(loop: AttemptLoop<T>): Promise<T> {
   }
 }
 
-/** One attempt, racing the body against its timeout and the parent's cancellation. */
+/**
+ * One attempt, racing the body against its timeout and the parent's cancellation. A timeout
+ * abandons the body at once; a cancellation gives it `cancelGraceMs` to stop by itself first.
+ */
 async function runOnce<T>(loop: AttemptLoop<T>): Promise<T> {
   const controller = new AbortController();
   const { timeoutSeconds } = loop.options;
+  const graceMs = loop.cancelGraceMs ?? 0;
   const cleanups: (() => void)[] = [];
   const aborted = new Promise<never>((_, reject) => {
-    controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
+    controller.signal.addEventListener(
+      "abort",
+      () => {
+        const reason: unknown = controller.signal.reason;
+        if (graceMs <= 0 || reason instanceof TaskTimeoutError) {
+          reject(reason);
+          return;
+        }
+        const timer = setTimeout(
+          () =>
+            reject(
+              new CancelledError(`${loop.what} was cancelled and did not stop within ${graceMs / 1000}s: abandoned`),
+            ),
+          graceMs,
+        );
+        cleanups.push(() => clearTimeout(timer));
+      },
+      { once: true },
+    );
   });
   aborted.catch(() => {});
   if (timeoutSeconds !== undefined) {

@@ -54,6 +54,15 @@ export interface ExistingFlowRun {
   workQueueName?: string | null;
   /** Attempts the run already had: a retried run goes on counting from there. */
   runCount?: number;
+  /** Aborting it cancels the run (a worker hearing that the run is being cancelled). */
+  signal?: AbortSignal;
+  /** Once `signal` aborts, how long the flow body may take to stop before it is abandoned (default 0). */
+  cancelGraceMs?: number;
+  /**
+   * The run was started before by a process that died: it is recorded Crashed (with `message`),
+   * then run again as a retry, `retriesUsed` of its retries being spent already.
+   */
+  recoveringCrash?: { message: string; retriesUsed: number };
 }
 
 export function flow<
@@ -116,7 +125,14 @@ export function flow<
     });
     const states = new RunStates(engine.events, "flow_run", flowRunId);
     states.runCount = existing?.runCount ?? 0;
-    states.set({ name: "Pending" });
+    const crash = existing?.recoveringCrash;
+    if (crash) {
+      // Crashed is terminal: the retry that follows it is a forced transition.
+      states.set({ name: "Crashed", message: crash.message, data: { type: "Crashed", message: crash.message } });
+      states.set({ name: "AwaitingRetry", message: "Retrying after the crash", scheduledTime: now, force: true });
+    } else {
+      states.set({ name: "Pending" });
+    }
     const logger = createRunLogger({
       engine,
       flowRunId,
@@ -126,9 +142,13 @@ export function flow<
     });
     logger.info(`Beginning flow run '${flowRunName}' for flow '${options.name}'`);
     const cancellation = new AbortController();
-    const parentSignal = parent?.signal;
-    const onParentAbort = () => cancellation.abort(parentSignal?.reason ?? new CancelledError());
-    parentSignal?.addEventListener("abort", onParentAbort, { once: true });
+    const parentSignals = [parent?.signal, existing?.signal].filter((signal) => signal !== undefined);
+    const onParentAbort = (event: Event) =>
+      cancellation.abort((event.target as AbortSignal | null)?.reason ?? new CancelledError());
+    for (const signal of parentSignals) {
+      if (signal.aborted) cancellation.abort(signal.reason ?? new CancelledError());
+      else signal.addEventListener("abort", onParentAbort, { once: true });
+    }
     try {
       const result = await runAttempts({
         what: `Flow run '${flowRunName}'`,
@@ -136,6 +156,8 @@ export function flow<
         states,
         logger,
         parentSignal: cancellation.signal,
+        firstRetryNumber: crash?.retriesUsed,
+        cancelGraceMs: existing?.cancelGraceMs,
         body: (signal) => {
           const context: RunContext = {
             engine,
@@ -155,7 +177,7 @@ export function flow<
       parentTask?.states.set({ name: "Failed", message: `Subflow '${options.name}' failed` });
       throw error;
     } finally {
-      parentSignal?.removeEventListener("abort", onParentAbort);
+      for (const signal of parentSignals) signal.removeEventListener("abort", onParentAbort);
     }
   };
   const call = (parameters?: unknown) => execute(parameters);

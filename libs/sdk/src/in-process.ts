@@ -1,5 +1,13 @@
 /** In-process implementations of the engine's ports (embedded mode, tests, and `.submit()` inside one process). */
-import type { AcquireOptions, CachedResult, CacheStore, Lease, LeaseStore, TaskDispatcher } from "@sluice/core";
+import type {
+  AcquireOptions,
+  CachedResult,
+  CacheStore,
+  Lease,
+  LeaseStore,
+  TaskDispatcher,
+  TaskRunRequest,
+} from "@sluice/core";
 import { CancelledError } from "@sluice/core";
 
 /** Runs submitted task runs in this process, at most `concurrency` at once. */
@@ -9,7 +17,7 @@ export class InProcessTaskDispatcher implements TaskDispatcher {
 
   constructor(readonly concurrency = 32) {}
 
-  async dispatch<T>(run: () => Promise<T>): Promise<T> {
+  async dispatch<T>(_request: TaskRunRequest, run: () => Promise<T>): Promise<T> {
     if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.running++;
     try {

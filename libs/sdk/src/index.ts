@@ -17,5 +17,14 @@ export { MappedFutures, TaskRunFuture, waitFor } from "./futures.js";
 export { InProcessTaskDispatcher, MemoryCacheStore, MemoryLeaseStore } from "./in-process.js";
 export { exportNameOf, loadFlow, parseEntrypoint, parseParams } from "./load-flow.js";
 export { getRunLogger } from "./logger.js";
+export { loadTask, runTaskRunRequest } from "./remote-task-run.js";
 export type { RunLogger } from "./run-logger.js";
-export { type Task, type TaskCacheContext, type TaskOptions, task, taskInputHash, unmapped } from "./task.js";
+export {
+  isTask,
+  type Task,
+  type TaskCacheContext,
+  type TaskOptions,
+  task,
+  taskInputHash,
+  unmapped,
+} from "./task.js";

@@ -14,6 +14,8 @@ export interface StateChange {
   message?: string | null;
   data?: unknown;
   scheduledTime?: string | null;
+  /** Applies even after a terminal state (e.g. the retry of a Crashed run). */
+  force?: boolean;
 }
 
 export class RunStates {
@@ -45,6 +47,7 @@ export class RunStates {
       runCount: this.runCount,
       scheduledTime: change.scheduledTime ?? null,
       data: change.data,
+      ...(change.force ? { force: true } : {}),
     });
     return timestamp;
   }

@@ -20,6 +20,9 @@ export interface NewTaskRun {
   tags?: string[];
   cacheKey?: string | null;
   cacheExpiration?: string | null;
+  /** Given by a submitter that named the run before another process runs it. */
+  id?: string;
+  dynamicKey?: number;
 }
 
 /** Emits the task run's creation and its Pending state; `parent` is the calling run's context, if any. */
@@ -29,10 +32,8 @@ export function createTaskRunRecord(
   engineOverride?: Engine,
 ): TaskRunRecord {
   const engine = engineOverride ?? (parent?.engine as Engine);
-  const counters = parent?.taskCounters;
-  const dynamicKey = counters?.get(run.taskKey) ?? 0;
-  counters?.set(run.taskKey, dynamicKey + 1);
-  const id = randomUUID();
+  const dynamicKey = run.dynamicKey ?? nextDynamicKey(parent, run.taskKey);
+  const id = run.id ?? randomUUID();
   const name = `${run.name}-${dynamicKey}`;
   const now = new Date().toISOString();
   engine.events.emit({
@@ -81,4 +82,12 @@ function summariseInputs(inputs: unknown): Record<string, unknown> {
         : { type: Array.isArray(value) ? `array(${value.length})` : typeof value };
   });
   return out;
+}
+
+/** The next index of a task's runs in the current flow run ("extract_data-0", "-1", …). */
+export function nextDynamicKey(parent: RunContext | undefined, taskKey: string): number {
+  const counters = parent?.taskCounters;
+  const dynamicKey = counters?.get(taskKey) ?? 0;
+  counters?.set(taskKey, dynamicKey + 1);
+  return dynamicKey;
 }

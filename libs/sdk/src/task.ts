@@ -1,12 +1,14 @@
 /** `task()`: a function whose calls inside a flow are recorded as task runs, with retries, caching and limits. */
-import { type Duration, hashTaskInputs, parseDuration } from "@sluice/core";
+import { randomUUID } from "node:crypto";
+import { type Duration, hashTaskInputs, parseDuration, type TaskRunRequest } from "@sluice/core";
 import { type RetryOptions, runAttempts } from "./attempts.js";
+import { callerFile } from "./caller-file.js";
 import { acquireSlots, releaseSlots } from "./concurrency-slots.js";
 import { currentRunContext, type RunContext, runContextStorage } from "./context.js";
 import { currentEngine } from "./engine.js";
 import { MappedFutures, TaskRunFuture, type TaskRunObserver } from "./futures.js";
 import { installPrintCapture } from "./print-capture.js";
-import { createTaskRunRecord } from "./task-run-record.js";
+import { createTaskRunRecord, nextDynamicKey } from "./task-run-record.js";
 
 export interface TaskCacheContext {
   taskKey: string;
@@ -39,6 +41,15 @@ export interface Task<Args extends unknown[], Result> {
   submit(...args: Args): TaskRunFuture<Result>;
   /** One task run per element of the array arguments (other arguments, and `unmapped()` ones, are shared). */
   map(...args: MapArgs<Args>): MappedFutures<Result>;
+  /** The file that defines the task, for workers to load it. */
+  readonly definedIn: string | null;
+  /** Runs a request submitted elsewhere, inside a run context (see `runTaskRunRequest`). */
+  runRequest(request: TaskRunRequest): Promise<Result>;
+}
+
+interface NamedRun {
+  id: string;
+  dynamicKey: number;
 }
 
 const UNMAPPED = Symbol("sluice.unmapped");
@@ -64,7 +75,10 @@ export function task<Args extends unknown[], Result>(
   const taskKey = options.name;
   const expirationMs = options.cacheExpiration === undefined ? null : parseDuration(options.cacheExpiration);
 
-  const runTask = async (args: Args, observer?: TaskRunObserver): Promise<Result> => {
+  const definedIn = callerFile();
+
+  /** `named`: the id and index a submitter gave the run (another process may be the one running it). */
+  const runTask = async (args: Args, observer?: TaskRunObserver, named?: NamedRun): Promise<Result> => {
     const parent = currentRunContext();
     if (!parent) return fn(...args);
     installPrintCapture();
@@ -78,6 +92,8 @@ export function task<Args extends unknown[], Result>(
       tags: options.tags,
       cacheKey,
       cacheExpiration: expirationMs === null ? null : new Date(Date.now() + expirationMs).toISOString(),
+      id: named?.id,
+      dynamicKey: named?.dynamicKey,
     });
     observer?.(record);
     const { states, logger } = record;
@@ -91,14 +107,21 @@ export function task<Args extends unknown[], Result>(
       }
     }
 
-    const slots = await acquireSlots(engine, {
-      taskKey,
-      taskRunId: record.id,
-      tags: options.tags ?? [],
-      concurrencyLimit: options.concurrencyLimit,
-      signal: parent.signal,
-      onWait: () => states.set({ name: "AwaitingConcurrencySlot", message: "Waiting for a concurrency slot" }),
-    });
+    let slots: Awaited<ReturnType<typeof acquireSlots>>;
+    try {
+      slots = await acquireSlots(engine, {
+        taskKey,
+        taskRunId: record.id,
+        tags: options.tags ?? [],
+        concurrencyLimit: options.concurrencyLimit,
+        signal: parent.signal,
+        onWait: () => states.set({ name: "AwaitingConcurrencySlot", message: "Waiting for a concurrency slot" }),
+      });
+    } catch (error) {
+      // Cancelled while waiting for a slot: it never ran.
+      if (parent.signal.aborted) states.set({ name: "Cancelled", message: "Cancelled before it started" });
+      throw error;
+    }
     try {
       return await runAttempts({
         what: `Task run '${record.name}'`,
@@ -131,9 +154,22 @@ export function task<Args extends unknown[], Result>(
     const parent = currentRunContext();
     const engine = parent?.engine ?? currentEngine();
     const future = new TaskRunFuture<Result>();
-    // Run inside the submitter's context, whenever the dispatcher gets to it.
-    const start = () => (parent ? runContextStorage.run(parent, () => runTask(args, future.observe)) : runTask(args));
-    future.settle(engine.dispatcher.dispatch(start));
+    const named: NamedRun = { id: randomUUID(), dynamicKey: nextDynamicKey(parent, taskKey) };
+    const request: TaskRunRequest = {
+      taskRunId: named.id,
+      taskName: options.name,
+      definedIn,
+      args,
+      dynamicKey: named.dynamicKey,
+      flowRun: parent?.flowRun
+        ? { id: parent.flowRun.id, name: parent.flowRun.name, flowName: parent.flowRun.flowName }
+        : null,
+      logPrints: options.logPrints ?? parent?.logPrints ?? false,
+    };
+    // Here: inside the submitter's context, whenever the dispatcher gets to it.
+    const runHere = () =>
+      parent ? runContextStorage.run(parent, () => runTask(args, future.observe, named)) : runTask(args);
+    future.settle(engine.dispatcher.dispatch<Result>(request, runHere));
     return future;
   };
 
@@ -159,8 +195,11 @@ export function task<Args extends unknown[], Result>(
     kind: "task" as const,
     taskName: options.name,
     options,
+    definedIn,
     submit,
     map,
+    runRequest: (request: TaskRunRequest) =>
+      runTask(request.args as Args, undefined, { id: request.taskRunId, dynamicKey: request.dynamicKey }),
   });
 }
 
@@ -168,4 +207,8 @@ export function task<Args extends unknown[], Result>(
 function toJson(value: unknown): unknown {
   if (value === undefined) return null;
   return JSON.parse(JSON.stringify(value)) as unknown;
+}
+
+export function isTask(value: unknown): value is Task<unknown[], unknown> {
+  return typeof value === "function" && (value as { kind?: unknown }).kind === "task";
 }

@@ -6,7 +6,7 @@
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import type { AnySluiceDb } from "@sluice/db";
-import { FlowRunQueues, redisKeys } from "@sluice/queue";
+import { FlowRunCancellation, FlowRunQueues, redisKeys } from "@sluice/queue";
 import type { Logger } from "@sluice/telemetry";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { jsonSchemaTransform, type ZodTypeProvider } from "fastify-type-provider-zod";
@@ -70,7 +70,11 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   const queues = new FlowRunQueues(options.redis, options.prefix);
   const ctx: ApiContext = {
     db: options.db.db,
-    dispatcher: new FlowRunDispatcher(queues, options.logger),
+    dispatcher: new FlowRunDispatcher(
+      queues,
+      options.logger,
+      new FlowRunCancellation(options.redis, redisKeys(options.prefix)),
+    ),
     parameters: new ParameterValidator(),
     tagLimits: new TagLimitMirror(options.redis, redisKeys(options.prefix)),
     now: options.now ?? (() => new Date()),

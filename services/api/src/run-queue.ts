@@ -5,13 +5,14 @@
  */
 import type { FlowRun, WithdrawnRun, WorkPool } from "@sluice/db";
 import { DEFAULT_WORK_POOL_NAME } from "@sluice/db";
-import { type FlowRunQueues, flowRunJobOf, type RunSource } from "@sluice/queue";
+import { type FlowRunCancellation, type FlowRunQueues, flowRunJobOf, type RunSource } from "@sluice/queue";
 import type { Logger } from "@sluice/telemetry";
 
 export class FlowRunDispatcher {
   constructor(
     private readonly queues: FlowRunQueues,
     private readonly logger: Logger,
+    private readonly cancellation?: FlowRunCancellation,
   ) {}
 
   /** Enqueues a SCHEDULED run (anything else is not for workers to pick up). */
@@ -51,6 +52,27 @@ export class FlowRunDispatcher {
       }),
     );
     return removed;
+  }
+
+  /**
+   * Tells the workers that a run one of them may hold is being cancelled (Redis pub/sub, plus a
+   * marker for a worker that takes the job afterwards). A failure is logged: the run stays CANCELLING.
+   */
+  async announceCancellation(flowRunId: string): Promise<void> {
+    try {
+      await this.cancellation?.announce(flowRunId);
+    } catch (error) {
+      this.logger.error({ err: error, flowRunId }, "could not announce the cancellation to the workers");
+    }
+  }
+
+  /** A run scheduled again must not be stopped by an earlier cancellation's marker. */
+  async clearCancellation(flowRunId: string): Promise<void> {
+    try {
+      await this.cancellation?.clear(flowRunId);
+    } catch (error) {
+      this.logger.warn({ err: error, flowRunId }, "could not clear the run's cancellation marker");
+    }
   }
 
   /** A pool's pause and concurrency limit apply to its queue, for every worker at once. */

@@ -60,6 +60,7 @@ export function registerClusterCommands(
     .command("start")
     .requiredOption("--pool <name>", "work pool to take flow runs from")
     .option("--limit <n>", "most flow runs at once in this worker", "10")
+    .option("--task-limit <n>", "most submitted task runs at once in this worker", "20")
     .option("--flows <dir>", "directory deployment entrypoints are relative to", "examples/flows")
     .option("--name <name>", "worker name (default: host-pid)")
     .action((options) => run(() => workerStartCommand(options, config, logger)));

@@ -18,6 +18,8 @@ const EnvSchema = z.object({
   SLUICE_API_KEY: z.string().min(1).optional(),
   SLUICE_HOST: z.string().default("0.0.0.0"),
   SLUICE_PORT: z.coerce.number().int().min(0).max(65535).default(4200),
+  /** Workers: how long a cancelled flow body may take to stop before it is abandoned. */
+  SLUICE_CANCEL_GRACE_SECONDS: z.coerce.number().min(0).default(10),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("warn"),
 });
 
@@ -42,6 +44,8 @@ export interface CliConfig {
   home: string;
   /** SLUICE_EMBEDDED=1: embedded mode whatever is reachable. */
   embedded: boolean;
+  /** Workers: seconds a cancelled flow body may take to stop before it is abandoned (SLUICE_CANCEL_GRACE_SECONDS). */
+  cancelGraceSeconds: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
@@ -64,6 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     port: e.SLUICE_PORT,
     home: resolve(e.SLUICE_HOME || join(homedir(), ".sluice")),
     embedded: e.SLUICE_EMBEDDED === "1" || e.SLUICE_EMBEDDED === "true",
+    cancelGraceSeconds: e.SLUICE_CANCEL_GRACE_SECONDS,
   };
 }
 

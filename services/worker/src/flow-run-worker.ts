@@ -3,11 +3,36 @@
  * entrypoint from the flows directory and runs it with the engine, at most `limit` at once.
  * It reads nothing from Postgres: the job carries the run. `stop()` drains: running flows finish
  * before it resolves, queued ones stay for other workers.
+ *
+ * Cancellation: the worker listens on the cancellation channel (one subscriber connection) and
+ * aborts the signal of a run it holds; a body that ignores it is abandoned after `cancelGraceMs`
+ * and the run ends Cancelled. A run whose cancellation was announced before the worker took it
+ * (the marker) is recorded Cancelled without running.
+ *
+ * Crash recovery: a worker that dies stops renewing its job lock; another worker's stalled-job
+ * check hands the job back to the queue within about `lockDurationMs + stalledIntervalMs`
+ * (15 s by default). A run is marked with its holder while it runs, so the worker that takes the
+ * redelivered job knows the run crashed: it records it Crashed and, if the flow has retries left,
+ * runs it again as a retry (Crashed → AwaitingRetry → Retrying); otherwise it stays Crashed.
  */
 import { randomUUID } from "node:crypto";
 import { isAbsolute, relative, resolve } from "node:path";
-import { describeError, type EventSink, InvalidInputError, type StateName, stateTypeOf } from "@sluice/core";
-import { FLOW_RUN_JOB_NAME, type FlowRunJob, flowRunQueueName } from "@sluice/queue";
+import {
+  CancelledError,
+  describeError,
+  type EventSink,
+  InvalidInputError,
+  type StateName,
+  stateTypeOf,
+} from "@sluice/core";
+import {
+  FLOW_RUN_JOB_NAME,
+  FlowRunCancellation,
+  type FlowRunJob,
+  flowRunQueueName,
+  type RedisKeys,
+  redisKeys,
+} from "@sluice/queue";
 import { type Engine, type Flow, loadFlow, parseEntrypoint } from "@sluice/sdk";
 import type { Logger } from "@sluice/telemetry";
 import { type Job, Worker } from "bullmq";
@@ -26,30 +51,62 @@ export interface FlowRunWorkerOptions {
   flowsDir: string;
   engine: Engine;
   logger: Logger;
+  /** How long a cancelled flow body may take to stop before it is abandoned (default 10 s). */
+  cancelGraceMs?: number;
+  /**
+   * The job lock's duration (renewed at half of it while the run goes on) and how often the
+   * stalled-job check runs: a dead worker's run is handed to another worker within about their
+   * sum (default 10 s + 5 s). An event loop blocked longer than the lock makes a false crash.
+   */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+}
+
+export const DEFAULT_CANCEL_GRACE_MS = 10_000;
+const DEFAULT_LOCK_DURATION_MS = 10_000;
+const DEFAULT_STALLED_INTERVAL_MS = 5_000;
+/** The holder marker of a run outlives any run (it is removed when the run ends). */
+const HOLDER_TTL_SECONDS = 7 * 24 * 3600;
+
+/** What a worker notes in Redis about a run it is running, read back if it dies. */
+interface RunHolder {
+  worker: string;
+  /** How many times the run crashed before this worker took it. */
+  crashes: number;
 }
 
 export class FlowRunWorker {
   private worker: Worker<FlowRunJob> | null = null;
   private blockingConnection: Redis | null = null;
   private readonly flows = new Map<string, Promise<Flow<unknown, unknown>>>();
+  /** The cancellation controllers of the runs this worker holds, by run id. */
+  private readonly running = new Map<string, AbortController>();
+  private readonly keys: RedisKeys;
+  private readonly cancellation: FlowRunCancellation;
+  private cancelSubscription: { close(): Promise<void> } | null = null;
   /** Flow runs finished by this worker, whatever their outcome. */
   runsFinished = 0;
 
-  constructor(private readonly options: FlowRunWorkerOptions) {}
+  constructor(private readonly options: FlowRunWorkerOptions) {
+    this.keys = redisKeys(options.prefix);
+    this.cancellation = new FlowRunCancellation(options.connection, this.keys);
+  }
 
   async start(): Promise<void> {
     const { options } = this;
     // BullMQ never closes a connection it is given, so this worker keeps and closes its own.
+    this.cancelSubscription = await this.cancellation.subscribe((flowRunId) => this.cancel(flowRunId));
     this.blockingConnection = options.connection.duplicate({ maxRetriesPerRequest: null });
     this.worker = new Worker<FlowRunJob>(flowRunQueueName(options.workPoolName), (job) => this.process(job), {
       connection: this.blockingConnection,
       prefix: options.prefix,
       concurrency: options.limit,
       autorun: false,
-      // A worker that dies mid-run stops renewing its lock; the run is handed to another worker.
-      lockDuration: 30_000,
-      stalledInterval: 15_000,
-      maxStalledCount: 2,
+      // A worker that dies mid-run stops renewing its lock; the run is handed to another worker,
+      // which records the crash and decides on a retry (the flow's retries bound them, not BullMQ).
+      lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+      stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
+      maxStalledCount: 1_000_000,
     });
     this.worker.on("error", (error) => options.logger.error({ err: error }, "flow-run queue error"));
     void this.worker.run();
@@ -64,6 +121,8 @@ export class FlowRunWorker {
   async stop(): Promise<void> {
     await this.worker?.close();
     this.worker = null;
+    await this.cancelSubscription?.close();
+    this.cancelSubscription = null;
     this.blockingConnection?.disconnect();
     this.blockingConnection = null;
   }
@@ -72,20 +131,62 @@ export class FlowRunWorker {
     return this.worker ? ((this.worker as unknown as { running?: number }).running ?? 0) : 0;
   }
 
+  /** Aborts a run this worker holds (a no-op for runs held elsewhere). */
+  private cancel(flowRunId: string): void {
+    const controller = this.running.get(flowRunId);
+    if (!controller || controller.signal.aborted) return;
+    this.options.logger.info({ flowRunId }, "cancelling flow run");
+    controller.abort(new CancelledError("Flow run was cancelled"));
+  }
+
   private async process(job: Job<FlowRunJob>): Promise<void> {
     if (job.name !== FLOW_RUN_JOB_NAME) return;
     const run = job.data;
-    const { logger, engine } = this.options;
+    const controller = new AbortController();
+    this.running.set(run.flowRunId, controller);
+    try {
+      await this.processRun(run, controller.signal);
+    } finally {
+      this.running.delete(run.flowRunId);
+      this.runsFinished++;
+    }
+  }
+
+  private async processRun(run: FlowRunJob, signal: AbortSignal): Promise<void> {
+    const { logger, engine, connection, name } = this.options;
+    const holderKey = this.keys.flowRunHolder(run.flowRunId);
+    // Cancelled before this worker listened for it: the announcement is gone, the marker is not.
+    if (await this.cancellation.isCancelled(run.flowRunId)) {
+      recordBeforeStart(engine.events, run, "Cancelled", "Cancelled before a worker started it", run.runCount ?? 0);
+      await connection.del(holderKey);
+      logger.info({ flowRunId: run.flowRunId }, "flow run cancelled before it started");
+      return;
+    }
+    const previous = parseHolder(await connection.get(holderKey));
+    const crashes = previous ? previous.crashes + 1 : 0;
+    const runCount = (run.runCount ?? 0) + crashes;
+    const crashMessage = previous
+      ? `Worker '${previous.worker}' stopped while running the flow run (crash detected by '${name}')`
+      : null;
     logger.info({ flowRunId: run.flowRunId, flow: run.flowName, entrypoint: run.entrypoint }, "running flow run");
     let flow: Flow<unknown, unknown>;
     try {
       flow = await this.loadEntrypoint(run);
     } catch (error) {
+      if (crashMessage) recordBeforeStart(engine.events, run, "Crashed", crashMessage, runCount);
       failBeforeStart(engine.events, run, `Could not load the flow: ${describeError(error).message}`);
+      await connection.del(holderKey);
       logger.error({ flowRunId: run.flowRunId, err: error }, "could not load the flow");
-      this.runsFinished++;
       return;
     }
+    if (crashMessage && crashes > (flow.options.retries ?? 0)) {
+      recordBeforeStart(engine.events, run, "Crashed", `${crashMessage}; no retries left`, runCount);
+      await connection.del(holderKey);
+      logger.warn({ flowRunId: run.flowRunId, crashedOn: previous?.worker }, "flow run crashed; no retries left");
+      return;
+    }
+    const holder: RunHolder = { worker: name, crashes };
+    await connection.set(holderKey, JSON.stringify(holder), "EX", HOLDER_TTL_SECONDS);
     try {
       await flow.run(run.parameters, {
         id: run.flowRunId,
@@ -95,13 +196,18 @@ export class FlowRunWorker {
         expectedStartTime: run.scheduledTime,
         workPoolName: run.workPoolName,
         workQueueName: run.workQueueName,
-        runCount: run.runCount,
+        runCount,
+        signal,
+        cancelGraceMs: this.options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS,
+        recoveringCrash: crashMessage ? { message: crashMessage, retriesUsed: crashes } : undefined,
       });
     } catch (error) {
-      // Recorded as the run's Failed state by the engine; the job itself is done.
-      logger.info({ flowRunId: run.flowRunId, error: describeError(error).message }, "flow run failed");
+      // Recorded as the run's Failed (or Cancelled) state by the engine; the job itself is done.
+      logger.info({ flowRunId: run.flowRunId, error: describeError(error).message }, "flow run did not complete");
     } finally {
-      this.runsFinished++;
+      await connection.del(holderKey).catch((error: unknown) => {
+        logger.warn({ flowRunId: run.flowRunId, err: error }, "could not remove the run's holder marker");
+      });
     }
   }
 
@@ -125,17 +231,69 @@ export class FlowRunWorker {
   }
 }
 
+function parseHolder(value: string | null): RunHolder | null {
+  if (value === null) return null;
+  try {
+    const parsed = JSON.parse(value) as Partial<RunHolder>;
+    return { worker: String(parsed.worker ?? "unknown"), crashes: Number(parsed.crashes ?? 0) };
+  } catch {
+    return { worker: "unknown", crashes: 0 };
+  }
+}
+
+/** A final state recorded by the worker without running the flow (cancelled or crashed beforehand). */
+function recordBeforeStart(
+  events: EventSink,
+  run: FlowRunJob,
+  name: "Cancelled" | "Crashed",
+  message: string,
+  runCount: number,
+): void {
+  const at = Date.now();
+  announceRun(events, run, at);
+  events.emit({
+    kind: "state",
+    id: randomUUID(),
+    runKind: "flow_run",
+    runId: run.flowRunId,
+    timestamp: new Date(at).toISOString(),
+    type: stateTypeOf(name),
+    name,
+    message,
+    runCount,
+    data: name === "Crashed" ? { type: "Crashed", message } : undefined,
+  });
+}
+
 /** A run that cannot even start (its code is missing) still ends in a visible Failed state. */
 function failBeforeStart(events: EventSink, run: FlowRunJob, message: string): void {
   const at = Date.now();
-  const flowRunId = run.flowRunId;
-  // A no-op when the API created the run already; otherwise it makes the run visible.
+  announceRun(events, run, at);
+  const emit = (name: StateName, offset: number, data?: unknown) =>
+    events.emit({
+      kind: "state",
+      id: randomUUID(),
+      runKind: "flow_run",
+      runId: run.flowRunId,
+      timestamp: new Date(at + offset).toISOString(),
+      type: stateTypeOf(name),
+      name,
+      message: name === "Failed" ? message : null,
+      runCount: 0,
+      data,
+    });
+  emit("Pending", 0);
+  emit("Failed", 1, { type: "LoadError", message });
+}
+
+/** A no-op when the API created the run already; otherwise it makes the run visible. */
+function announceRun(events: EventSink, run: FlowRunJob, at: number): void {
   events.emit({
     kind: "flow_run_created",
     id: randomUUID(),
     timestamp: new Date(at).toISOString(),
     flowRun: {
-      id: flowRunId,
+      id: run.flowRunId,
       name: run.flowRunName,
       flowId: randomUUID(),
       flowName: run.flowName,
@@ -148,19 +306,4 @@ function failBeforeStart(events: EventSink, run: FlowRunJob, message: string): v
       workQueueName: run.workQueueName,
     },
   });
-  const emit = (name: StateName, offset: number, data?: unknown) =>
-    events.emit({
-      kind: "state",
-      id: randomUUID(),
-      runKind: "flow_run",
-      runId: flowRunId,
-      timestamp: new Date(at + offset).toISOString(),
-      type: stateTypeOf(name),
-      name,
-      message: name === "Failed" ? message : null,
-      runCount: 0,
-      data,
-    });
-  emit("Pending", 0);
-  emit("Failed", 1, { type: "LoadError", message });
 }

@@ -140,10 +140,12 @@ export function flowRunRoutes(app: ZodApp, ctx: ApiContext): void {
 /**
  * What an accepted state means for the run's job: a SCHEDULED deployment run (a retry, or a new
  * time) gets a job for its scheduled time; a cancelled run loses its queued job, and a run being
- * cancelled whose job was still waiting (no worker has it) is Cancelled at once.
+ * cancelled whose job was still waiting (no worker has it) is Cancelled at once. A run a worker may
+ * hold is announced on the cancellation channel: that worker aborts it and records it Cancelled.
  */
 async function followState(ctx: ApiContext, run: FlowRun): Promise<FlowRun> {
   if (run.stateType === "SCHEDULED" && run.deploymentId) {
+    await ctx.dispatcher.clearCancellation(run.id);
     const deployment = await getDeploymentSummary(ctx.db, run.deploymentId);
     if (deployment) await ctx.dispatcher.reschedule(run, deployment);
     return run;
@@ -159,5 +161,6 @@ async function followState(ctx: ApiContext, run: FlowRun): Promise<FlowRun> {
     );
     if (cancelled?.status === "ACCEPT") return cancelled.flowRun;
   }
+  if (!removed.has(run.id)) await ctx.dispatcher.announceCancellation(run.id);
   return run;
 }

@@ -6,7 +6,7 @@ import { createDatabase } from "@sluice/db";
 import { redisKeys } from "@sluice/queue";
 import { configureEngine } from "@sluice/sdk";
 import type { Logger } from "@sluice/telemetry";
-import { buildClusterEngine, FlowRunWorker, startHeartbeats } from "@sluice/worker";
+import { buildClusterEngine, FlowRunWorker, QueueTaskDispatcher, startHeartbeats, TaskRunWorker } from "@sluice/worker";
 import { Redis } from "ioredis";
 import type { CliConfig } from "../config.js";
 import { printRunLog } from "../console-output.js";
@@ -16,6 +16,7 @@ export interface WorkerCommandOptions {
   limit: string;
   flows: string;
   name?: string;
+  taskLimit: string;
 }
 
 export async function workerStartCommand(
@@ -26,6 +27,9 @@ export async function workerStartCommand(
   const limit = Number(options.limit);
   if (!Number.isInteger(limit) || limit < 1)
     throw new Error(`--limit must be a positive integer, got '${options.limit}'`);
+  const taskLimit = Number(options.taskLimit);
+  if (!Number.isInteger(taskLimit) || taskLimit < 1)
+    throw new Error(`--task-limit must be a positive integer, got '${options.taskLimit}'`);
   const name = options.name ?? `${hostname()}-${process.pid}`;
   const flowsDir = resolve(options.flows);
   const client = new SluiceClient({ apiUrl: config.apiUrl, apiKey: config.apiKey });
@@ -45,7 +49,26 @@ export async function workerStartCommand(
   const keys = redisKeys(config.redisPrefix);
   const cluster = buildClusterEngine(redis, database, keys);
   cluster.engine.onLog = (event, label) => printRunLog(event, label);
+  // Task runs the flows here submit go on the pool's task queue, for every worker to share.
+  const taskDispatcher = new QueueTaskDispatcher({
+    connection: redis,
+    prefix: config.redisPrefix,
+    workPoolName: options.pool,
+    flowsDir,
+    local: cluster.engine.dispatcher,
+  });
+  cluster.engine.dispatcher = taskDispatcher;
   configureEngine(cluster.engine);
+  const taskWorker = new TaskRunWorker({
+    connection: redis,
+    prefix: config.redisPrefix,
+    workPoolName: options.pool,
+    flowsDir,
+    limit: taskLimit,
+    engine: cluster.engine,
+    logger,
+  });
+  await taskWorker.start();
   const worker = new FlowRunWorker({
     connection: redis,
     prefix: config.redisPrefix,
@@ -55,6 +78,7 @@ export async function workerStartCommand(
     flowsDir,
     engine: cluster.engine,
     logger,
+    cancelGraceMs: config.cancelGraceSeconds * 1000,
   });
   await worker.start();
   const heartbeats = startHeartbeats(client, { workPoolName: options.pool, name, intervalSeconds: 10, logger });
@@ -72,6 +96,8 @@ export async function workerStartCommand(
   });
   heartbeats.stop();
   await worker.stop();
+  await taskWorker.stop();
+  await taskDispatcher.close();
   await cluster.events.flush();
   await cluster.leases.close();
   redis.disconnect();

@@ -1,4 +1,9 @@
 /** Deploys the test flows: `sluice deploy services/cli/test/flows/deploy.ts`. */
+import { cancellableFlow, stubbornFlow } from "./cancellable.js";
+import { retriedSlowFlow } from "./crash-retry.js";
 import { slowFlow } from "./slow.js";
 
 await slowFlow.deploy({ name: "slow" });
+await cancellableFlow.deploy({ name: "cancellable" });
+await stubbornFlow.deploy({ name: "stubborn" });
+await retriedSlowFlow.deploy({ name: "retried" });

@@ -1,0 +1,52 @@
+/**
+ * The cancellation channel of flow runs: the API announces a run being cancelled on a Redis
+ * pub/sub channel, and sets a short-lived marker for a worker that takes the run only afterwards
+ * (a message sent before the worker listened for that run is otherwise lost). Workers subscribe
+ * once per process and abort the runs they hold.
+ */
+import type { Redis } from "ioredis";
+import type { RedisKeys } from "./keys.js";
+
+/** How long the "cancelled" marker of a run lives: long enough for any worker that took the job. */
+export const CANCELLED_MARKER_TTL_SECONDS = 600;
+
+export class FlowRunCancellation {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  /** Announces that the run is being cancelled (marker first, so a worker never misses both). */
+  async announce(flowRunId: string): Promise<void> {
+    await this.redis.set(this.keys.cancelledMarker(flowRunId), "1", "EX", CANCELLED_MARKER_TTL_SECONDS);
+    await this.redis.publish(this.keys.cancelChannel, flowRunId);
+  }
+
+  /** Forgets an earlier cancellation (the run is scheduled to run again). */
+  async clear(flowRunId: string): Promise<void> {
+    await this.redis.del(this.keys.cancelledMarker(flowRunId));
+  }
+
+  async isCancelled(flowRunId: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.cancelledMarker(flowRunId))) === 1;
+  }
+
+  /**
+   * Calls `onCancel` with each run id announced from now on, on a connection of its own
+   * (a subscribed connection can do nothing else). Resolves once subscribed.
+   */
+  async subscribe(onCancel: (flowRunId: string) => void): Promise<{ close(): Promise<void> }> {
+    const subscriber = this.redis.duplicate({ maxRetriesPerRequest: null });
+    const channel = this.keys.cancelChannel;
+    subscriber.on("message", (from: string, message: string) => {
+      if (from === channel) onCancel(message);
+    });
+    subscriber.on("error", () => {}); // ioredis reconnects and resubscribes by itself
+    await subscriber.subscribe(channel);
+    return {
+      close: async () => {
+        subscriber.disconnect();
+      },
+    };
+  }
+}

@@ -1,0 +1,159 @@
+/** Task runs submitted by a flow on one worker spread over every worker of the pool. */
+import { SluiceClient } from "@sluice/client";
+import { createTestContext, type TestContext } from "@sluice/testing";
+import pg from "pg";
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { runSluice } from "../../../examples/test/run-cli.js";
+import { clusterEnvFor, freePort, type SluiceProcess, startSluice, waitFor } from "./cluster-processes.js";
+
+let ctx: TestContext;
+let env: Record<string, string>;
+let pool: pg.Pool;
+const processes: SluiceProcess[] = [];
+
+beforeEach(async () => {
+  ctx = await createTestContext();
+  env = clusterEnvFor(ctx, await freePort());
+  pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: 2 });
+  pool.on("error", () => {});
+  processes.push(startSluice(["server", "start"], env));
+});
+
+afterEach(async () => {
+  await Promise.all(processes.splice(0).map((p) => p.stop("SIGKILL")));
+  await pool.end();
+  await ctx.close();
+});
+
+it(".map() over 1,000 items with three worker processes: results in order, every worker ran some, full histories", async () => {
+  const client = new SluiceClient({ apiUrl: env.SLUICE_API_URL as string });
+  await waitFor("the API", () => client.health());
+  const workers = ["w1", "w2", "w3"].map((name) => {
+    const worker = startSluice(
+      [
+        "worker",
+        "start",
+        "--pool",
+        "default-agent-pool",
+        "--flows",
+        "services/cli/test/flows",
+        "--name",
+        name,
+        "--task-limit",
+        "8",
+      ],
+      env,
+    );
+    processes.push(worker);
+    return worker;
+  });
+  expect((await runSluice(["deploy", "services/cli/test/flows/deploy-mapped.ts"], env)).code).toBe(0);
+  await waitFor("three workers", async () => (await client.filterWorkers("default-agent-pool")).length === 3);
+  const deployment = await client.readDeploymentByName("Mapped Flow", "mapped");
+  const run = await client.createFlowRunFromDeployment(deployment.id);
+
+  const final = await waitFor(
+    "the mapped run to finish",
+    async () => {
+      const current = await client.readFlowRun(run.id);
+      return current.state_type === "COMPLETED" || current.state_type === "FAILED" ? current : undefined;
+    },
+    90_000,
+  );
+  expect(final.state_name).toBe("Completed");
+  const { rows: result } = await pool.query<{ result: number[] }>("SELECT result FROM flow_runs WHERE id = $1", [
+    run.id,
+  ]);
+  expect(result[0]?.result).toEqual(Array.from({ length: 1000 }, (_, i) => i * i));
+
+  await waitFor("every task run recorded Completed", async () => {
+    const { rows } = await pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM task_runs WHERE flow_run_id = $1 AND task_key = 'square' AND state_name = 'Completed'",
+      [run.id],
+    );
+    return rows[0]?.n === 1000;
+  });
+  const { rows: histories } = await pool.query<{ names: string }>(
+    `SELECT string_agg(s.name, ',' ORDER BY s.timestamp) AS names
+     FROM task_runs t JOIN task_run_states s ON s.task_run_id = t.id
+     WHERE t.flow_run_id = $1 GROUP BY t.id`,
+    [run.id],
+  );
+  expect(histories).toHaveLength(1000);
+  expect(new Set(histories.map((h) => h.names))).toEqual(new Set(["Pending,Running,Completed"]));
+  const { rows: names } = await pool.query<{ n: number }>(
+    "SELECT count(DISTINCT name)::int AS n FROM task_runs WHERE flow_run_id = $1",
+    [run.id],
+  );
+  expect(names[0]?.n).toBe(1000); // square-0 … square-999, whichever worker ran them
+
+  for (const worker of workers) {
+    expect(
+      (worker.output().match(/Task run 'square-\d+' - Finished in state Completed/g) ?? []).length,
+    ).toBeGreaterThan(0);
+  }
+}, 150_000);
+
+it("cancelling a flow with 100 queued task runs: Cancelled within a second or so, no queued task starts afterwards", async () => {
+  const client = new SluiceClient({ apiUrl: env.SLUICE_API_URL as string });
+  await waitFor("the API", () => client.health());
+  for (const name of ["w1", "w2"]) {
+    processes.push(
+      startSluice(
+        [
+          "worker",
+          "start",
+          "--pool",
+          "default-agent-pool",
+          "--flows",
+          "services/cli/test/flows",
+          "--name",
+          name,
+          "--task-limit",
+          "2",
+        ],
+        env,
+      ),
+    );
+  }
+  expect((await runSluice(["deploy", "services/cli/test/flows/deploy-mapped.ts"], env)).code).toBe(0);
+  await waitFor("two workers", async () => (await client.filterWorkers("default-agent-pool")).length === 2);
+  const deployment = await client.readDeploymentByName("Fanout Flow", "fanout");
+  const run = await client.createFlowRunFromDeployment(deployment.id);
+  await waitFor("task runs running", async () => {
+    const { rows } = await pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM task_runs WHERE flow_run_id = $1 AND state_name = 'Running'",
+      [run.id],
+    );
+    return (rows[0]?.n ?? 0) > 0;
+  });
+  const cancelledAt = Date.now();
+  expect((await runSluice(["flow-run", "cancel", run.id], env)).code).toBe(0);
+  await waitFor(
+    "the flow run Cancelled",
+    async () => (await client.readFlowRun(run.id)).state_type === "CANCELLED",
+    10_000,
+  );
+  const tookMs = Date.now() - cancelledAt;
+  expect(tookMs).toBeLessThan(5000); // the CLI's own start-up is most of it
+
+  // Let the queued task runs drain: every one ends Cancelled, or Completed if it was already running.
+  await waitFor(
+    "every task run finished",
+    async () => {
+      const { rows } = await pool.query<{ open: number; total: number }>(
+        `SELECT count(*) FILTER (WHERE state_type NOT IN ('COMPLETED', 'CANCELLED', 'FAILED'))::int AS open,
+                count(*)::int AS total FROM task_runs WHERE flow_run_id = $1`,
+        [run.id],
+      );
+      return rows[0]?.open === 0 && (rows[0]?.total ?? 0) > 0;
+    },
+    30_000,
+  );
+  const { rows: late } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM task_run_states s JOIN task_runs t ON t.id = s.task_run_id
+     WHERE t.flow_run_id = $1 AND s.name = 'Running' AND s.timestamp > $2`,
+    [run.id, new Date(cancelledAt + 1000)],
+  );
+  expect(late[0]?.n).toBe(0);
+}, 90_000);
