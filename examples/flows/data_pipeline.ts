@@ -6,15 +6,17 @@
  */
 import { flow, getRunLogger, task } from "@sluice/sdk";
 import { z } from "zod";
-import { fixtureUrl, startUsersFixture } from "./fixtures/users-server.js";
+import { fixtureUrl, withUsersFixture } from "./fixtures/users-server.js";
 
 type Record_ = { id?: unknown; email?: unknown; name?: unknown; [key: string]: unknown };
 
-export const fetchRecords = task({ name: "fetch_records", retries: 2, retryDelaySeconds: 1 }, async (url: string) => {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
-  return (await response.json()) as Record_[];
-});
+export const fetchRecords = task({ name: "fetch_records", retries: 2, retryDelaySeconds: 1 }, async (url: string) =>
+  withUsersFixture(url, async () => {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
+    return (await response.json()) as Record_[];
+  }),
+);
 
 export const validateRecords = task({ name: "validate_records" }, async (records: Record_[]) => {
   const valid = records.filter((record) => record.id !== undefined && typeof record.email === "string" && record.email);
@@ -46,15 +48,10 @@ export const dataPipeline = flow(
     parameters: z.object({ url: z.string().url().default(fixtureUrl()) }),
   },
   async ({ url }) => {
-    const fixture = url === fixtureUrl() ? await startUsersFixture() : null;
-    try {
-      const ingested = await ingestStage({ url });
-      const enriched = await enrichStage({ records: ingested });
-      console.log(`Pipeline complete: ${enriched.length} records ingested and enriched`);
-      return { count: enriched.length, domains: [...new Set(enriched.map((record) => record.domain))].length };
-    } finally {
-      await fixture?.close();
-    }
+    const ingested = await ingestStage({ url });
+    const enriched = await enrichStage({ records: ingested });
+    console.log(`Pipeline complete: ${enriched.length} records ingested and enriched`);
+    return { count: enriched.length, domains: [...new Set(enriched.map((record) => record.domain))].length };
   },
 );
 

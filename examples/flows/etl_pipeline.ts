@@ -3,13 +3,13 @@
  *
  *   npx sluice run examples/flows/etl_pipeline.ts
  *
- * With no `apiUrl` it serves a local fixture of jsonplaceholder-like users itself, and with no
+ * With no `apiUrl` it serves (while extracting) a local fixture of jsonplaceholder-like users itself, and with no
  * `dbUrl` it loads into Sluice's own database (Postgres, or the embedded one).
  */
 import { flow, getRunLogger, task, taskInputHash, useDatabase } from "@sluice/sdk";
 import pg from "pg";
 import { z } from "zod";
-import { fixtureUrl, startUsersFixture } from "./fixtures/users-server.js";
+import { fixtureUrl, withUsersFixture } from "./fixtures/users-server.js";
 
 type Row = Record<string, unknown>;
 
@@ -17,9 +17,11 @@ export const extractData = task(
   { name: "extract_data", retries: 3, retryDelaySeconds: 10, cacheKeyFn: taskInputHash, cacheExpiration: "1h" },
   async (apiUrl: string): Promise<Row[]> => {
     getRunLogger().info(`Extracting data from ${apiUrl}`);
-    const response = await fetch(apiUrl);
-    if (!response.ok) throw new Error(`GET ${apiUrl} answered ${response.status}`);
-    const rows = (await response.json()) as Row[];
+    const rows = await withUsersFixture(apiUrl, async () => {
+      const response = await fetch(apiUrl);
+      if (!response.ok) throw new Error(`GET ${apiUrl} answered ${response.status}`);
+      return (await response.json()) as Row[];
+    });
     getRunLogger().info(`Extracted ${rows.length} records`);
     return rows;
   },
@@ -92,16 +94,11 @@ export const etlPipeline = flow(
     }),
   },
   async ({ apiUrl, tableName, dbUrl }) => {
-    const fixture = apiUrl === fixtureUrl() ? await startUsersFixture() : null;
-    try {
-      const raw = await extractData(apiUrl);
-      const rows = await transformData(raw);
-      const count = await loadData(rows, tableName, dbUrl);
-      console.log(`Pipeline complete: ${count} rows loaded into ${tableName}`);
-      return count;
-    } finally {
-      await fixture?.close();
-    }
+    const raw = await extractData(apiUrl);
+    const rows = await transformData(raw);
+    const count = await loadData(rows, tableName, dbUrl);
+    console.log(`Pipeline complete: ${count} rows loaded into ${tableName}`);
+    return count;
   },
 );
 

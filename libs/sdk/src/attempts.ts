@@ -2,6 +2,7 @@
  * The attempt loop shared by flow runs and task runs: Running → (AwaitingRetry → Retrying)* →
  * Completed | Failed | TimedOut | Cancelled, with retry delays, jitter, retry conditions and timeouts.
  */
+import { setMaxListeners } from "node:events";
 import {
   CancelledError,
   describeError,
@@ -99,6 +100,8 @@ export async function runAttempts<T>(loop: AttemptLoop<T>): Promise<T> {
  */
 async function runOnce<T>(loop: AttemptLoop<T>): Promise<T> {
   const controller = new AbortController();
+  // The runs inside this one (a flow's task runs) each listen to it: many listeners are expected.
+  setMaxListeners(0, controller.signal);
   const { timeoutSeconds } = loop.options;
   const graceMs = loop.cancelGraceMs ?? 0;
   const cleanups: (() => void)[] = [];

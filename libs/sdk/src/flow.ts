@@ -1,5 +1,6 @@
 /** `flow()`: a function whose calls are recorded as flow runs (subflows when called inside a run). */
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { CancelledError, type FieldIssue, generateRunName, ParameterValidationError } from "@sluice/core";
 import type { z } from "zod";
 import { type RetryOptions, runAttempts } from "./attempts.js";
@@ -142,6 +143,8 @@ export function flow<
     });
     logger.info(`Beginning flow run '${flowRunName}' for flow '${options.name}'`);
     const cancellation = new AbortController();
+    // Every task run of the flow listens to it: hundreds of listeners are expected, not a leak.
+    setMaxListeners(0, cancellation.signal);
     const parentSignals = [parent?.signal, existing?.signal].filter((signal) => signal !== undefined);
     const onParentAbort = (event: Event) =>
       cancellation.abort((event.target as AbortSignal | null)?.reason ?? new CancelledError());

@@ -101,14 +101,16 @@ describe("server, workers and deployments", () => {
     await waitFor("both workers", async () => (await client.filterWorkers("default-agent-pool")).length === 2);
     const runs = await Promise.all(Array.from({ length: 50 }, () => client.createFlowRunFromDeployment(deployment.id)));
     const ids = runs.map((run) => run.id);
-    await waitFor(
-      "50 runs Completed",
+    const terminal = new Set(["Completed", "Failed", "Crashed", "Cancelled", "TimedOut"]);
+    const states = await waitFor(
+      "50 runs finished",
       async () => {
-        const states = await runStates(ids);
-        return states.length === 50 && states.every((state) => state === "Completed");
+        const current = await runStates(ids);
+        return current.length === 50 && current.every((state) => terminal.has(state)) ? current : undefined;
       },
       80_000,
     );
+    expect(states.filter((state) => state !== "Completed")).toEqual([]);
     // Each worker logs the runs it takes; both must have taken some.
     const ranBy = (worker: SluiceProcess) =>
       (worker.output().match(/Flow run '[^']+' - Beginning flow run/g) ?? []).length;
