@@ -29,6 +29,8 @@ export class QueueTaskDispatcher implements TaskDispatcher {
       connection: options.connection,
       prefix: options.prefix,
     });
+    // One listener per task run awaiting its job: thousands during a large .map().
+    this.queue.setMaxListeners(0);
   }
 
   async dispatch<T>(request: TaskRunRequest, runHere: () => Promise<T>): Promise<T> {
