@@ -56,6 +56,8 @@ export interface TaskRunRequest {
   dynamicKey: number;
   flowRun: { id: string; name: string; flowName: string } | null;
   logPrints: boolean;
+  /** `.delay()`: fire and forget; `dispatch` resolves (with undefined) once the run is handed over. */
+  detached?: boolean;
 }
 
 /**
@@ -64,6 +66,8 @@ export interface TaskRunRequest {
  */
 export interface TaskDispatcher {
   dispatch<T>(request: TaskRunRequest, runHere: () => Promise<T>): Promise<T>;
+  /** Resolves once the detached runs started in this process have finished (before shutting down). */
+  drain?(): Promise<void>;
 }
 
 /** SQL access for flow code (the example loads its table through it), Postgres or embedded. */

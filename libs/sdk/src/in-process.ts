@@ -17,7 +17,24 @@ export class InProcessTaskDispatcher implements TaskDispatcher {
 
   constructor(readonly concurrency = 32) {}
 
-  async dispatch<T>(_request: TaskRunRequest, run: () => Promise<T>): Promise<T> {
+  private readonly detached = new Set<Promise<unknown>>();
+
+  async dispatch<T>(request: TaskRunRequest, run: () => Promise<T>): Promise<T> {
+    if (request.detached) {
+      // Fire and forget: its outcome is in its states; drain() waits for it before shutdown.
+      const running = this.runBounded(run).catch(() => {});
+      this.detached.add(running);
+      void running.finally(() => this.detached.delete(running));
+      return undefined as T;
+    }
+    return this.runBounded(run);
+  }
+
+  async drain(): Promise<void> {
+    while (this.detached.size > 0) await Promise.all(this.detached);
+  }
+
+  private async runBounded<T>(run: () => Promise<T>): Promise<T> {
     if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.running++;
     try {

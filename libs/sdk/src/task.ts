@@ -39,6 +39,8 @@ export interface Task<Args extends unknown[], Result> {
   readonly options: TaskOptions<Args>;
   /** Starts the task run concurrently and returns its future. */
   submit(...args: Args): TaskRunFuture<Result>;
+  /** Fire and forget: hands the task run over (to any worker of the pool) without waiting for it. */
+  delay(...args: Args): Promise<void>;
   /** One task run per element of the array arguments (other arguments, and `unmapped()` ones, are shared). */
   map(...args: MapArgs<Args>): MappedFutures<Result>;
   /** The file that defines the task, for workers to load it. */
@@ -150,7 +152,7 @@ export function task<Args extends unknown[], Result>(
     }
   };
 
-  const submit = (...args: Args): TaskRunFuture<Result> => {
+  const submitRequest = (args: Args, detached: boolean): TaskRunFuture<Result> => {
     const parent = currentRunContext();
     const engine = parent?.engine ?? currentEngine();
     const future = new TaskRunFuture<Result>();
@@ -165,12 +167,18 @@ export function task<Args extends unknown[], Result>(
         ? { id: parent.flowRun.id, name: parent.flowRun.name, flowName: parent.flowRun.flowName }
         : null,
       logPrints: options.logPrints ?? parent?.logPrints ?? false,
+      detached,
     };
     // Here: inside the submitter's context, whenever the dispatcher gets to it.
     const runHere = () =>
       parent ? runContextStorage.run(parent, () => runTask(args, future.observe, named)) : runTask(args);
     future.settle(engine.dispatcher.dispatch<Result>(request, runHere));
     return future;
+  };
+  const submit = (...args: Args): TaskRunFuture<Result> => submitRequest(args, false);
+  /** Fire and forget: resolves once the run is handed over (queued, or started here). */
+  const delay = async (...args: Args): Promise<void> => {
+    await submitRequest(args, true).result();
   };
 
   const map = (...args: MapArgs<Args>): MappedFutures<Result> => {
@@ -197,6 +205,7 @@ export function task<Args extends unknown[], Result>(
     options,
     definedIn,
     submit,
+    delay,
     map,
     runRequest: (request: TaskRunRequest) =>
       runTask(request.args as Args, undefined, { id: request.taskRunId, dynamicKey: request.dynamicKey }),

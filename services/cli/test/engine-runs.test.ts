@@ -107,6 +107,26 @@ describe.each(ENGINE_MODES)("%s mode", (mode) => {
       expect(rows[0]?.n).toBe(6);
     });
 
+    it("delay() hands a task run over without waiting; it still runs and is recorded", async () => {
+      let sent = false;
+      const notify = task({ name: "notify" }, async (to: string) => {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        sent = true;
+        return `sent to ${to}`;
+      });
+      const parent = flow({ name: "Notifying" }, async () => {
+        await notify.delay("ops");
+        return sent;
+      });
+      await expect(parent()).resolves.toBe(false); // the flow did not wait for it
+      await h.recorded();
+      expect(sent).toBe(true);
+      const rows = await h.query<{ state_name: string; result: unknown }>(
+        "SELECT state_name, result FROM task_runs WHERE task_key = 'notify'",
+      );
+      expect(rows).toEqual([{ state_name: "Completed", result: "sent to ops" }]);
+    });
+
     it("a task concurrencyLimit holds across concurrent runs", async () => {
       let active = 0;
       let peak = 0;

@@ -115,7 +115,10 @@ async function startEmbeddedHarness(): Promise<EngineHarness> {
     get running() {
       return running;
     },
-    recorded: () => running.engine.events.flush(),
+    recorded: async () => {
+      await running.engine.dispatcher.drain?.();
+      await running.engine.events.flush();
+    },
     async restart() {
       await running.close();
       running = await start();

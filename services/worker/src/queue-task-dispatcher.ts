@@ -36,12 +36,13 @@ export class QueueTaskDispatcher implements TaskDispatcher {
   async dispatch<T>(request: TaskRunRequest, runHere: () => Promise<T>): Promise<T> {
     const module = this.moduleOf(request);
     if (module === null) return this.options.local.dispatch(request, runHere);
-    const events = await this.queueEvents();
+    const events = request.detached ? null : await this.queueEvents();
     const job = await this.queue.add(
       TASK_RUN_JOB_NAME,
       { ...request, module },
       { jobId: request.taskRunId, attempts: 1, removeOnComplete: { age: 600 }, removeOnFail: { age: 24 * 3600 } },
     );
+    if (!events) return undefined as T; // .delay(): handed over, not awaited
     return (await job.waitUntilFinished(events)) as T;
   }
 
@@ -65,6 +66,10 @@ export class QueueTaskDispatcher implements TaskDispatcher {
     }
     const events = this.events;
     return (this.eventsReady as Promise<unknown>).then(() => events);
+  }
+
+  drain(): Promise<void> {
+    return this.options.local.drain?.() ?? Promise.resolve();
   }
 
   async close(): Promise<void> {

@@ -62,6 +62,7 @@ export async function startClusterEngine(config: CliConfig, logger: Logger): Pro
     description: `cluster mode: Redis ${redactUrl(config.redisUrl)}, Postgres ${redactUrl(config.databaseUrl)}`,
     close: async ({ onWaiting } = {}) => {
       try {
+        await engine.dispatcher.drain?.(); // detached (.delay()) task runs finish first
         await events.flush();
         const lastId = events.lastId;
         if (lastId) {

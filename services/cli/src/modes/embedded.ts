@@ -83,7 +83,11 @@ export async function startEmbeddedEngine(
     store,
     description: `embedded mode: runs recorded in ${config.home} (PGlite)`,
     close: () => {
-      closing ??= events.flush().finally(() => store.close());
+      // Detached (.delay()) task runs finish and are recorded before the store closes.
+      closing ??= (async () => {
+        await engine.dispatcher.drain?.();
+        await events.flush();
+      })().finally(() => store.close());
       return closing;
     },
   };
