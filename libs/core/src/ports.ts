@@ -32,6 +32,8 @@ export interface Lease {
 /** Concurrency slots: at most `limit` holders of `limitKey` at once; a holder that dies loses its slot after `ttlMs`. */
 export interface LeaseStore {
   acquire(limitKey: string, limit: number, holder: string, options: AcquireOptions): Promise<Lease>;
+  /** Rate limit: resolves when one of at most `max` starts per `windowMs` (sliding window) is ours. */
+  throttle(limitKey: string, max: number, windowMs: number, options: Omit<AcquireOptions, "ttlMs">): Promise<void>;
 }
 
 export interface AcquireOptions {

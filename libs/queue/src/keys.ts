@@ -13,6 +13,8 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX) {
     cacheEntry: (cacheKey: string) => `${prefix}:cache:${cacheKey}`,
     /** Concurrency slot holders for a limit (sorted set: holder → lease expiry). */
     leaseSlots: (limitKey: string) => `${prefix}:lease:${limitKey}`,
+    /** Recent starts under a rate limit (sorted set: start → time), a sliding window. */
+    rateWindow: (limitKey: string) => `${prefix}:rate:${limitKey}`,
     /** Pub/sub channel on which a freed slot is announced. */
     leaseFreed: (limitKey: string) => `${prefix}:lease-freed:${limitKey}`,
     /** Tag concurrency limits (hash: tag → limit), kept by the API from Postgres so workers read them here. */

@@ -23,6 +23,18 @@ local earliest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return -(tonumber(earliest[2]) - tonumber(ARGV[1]))
 `;
 
+/** KEYS[1] = starts zset; ARGV = now, max, windowMs, member. Returns 0 if a start was taken, else ms until one frees. */
+const THROTTLE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[3]))
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return tonumber(oldest[2]) + tonumber(ARGV[3]) - tonumber(ARGV[1])
+`;
+
 export class RedisLeaseStore implements LeaseStore {
   private subscriber: Redis | null = null;
   private readonly wakers = new Map<string, Set<() => void>>();
@@ -46,6 +58,24 @@ export class RedisLeaseStore implements LeaseStore {
       }
       if (attempt === 0) options.onWait?.();
       await wakeUp.wait(Math.max(10, -result), options.signal);
+    }
+  }
+
+  async throttle(
+    limitKey: string,
+    max: number,
+    windowMs: number,
+    options: Omit<AcquireOptions, "ttlMs">,
+  ): Promise<void> {
+    const key = this.keys.rateWindow(limitKey);
+    const member = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    for (let attempt = 0; ; attempt++) {
+      if (options.signal?.aborted) throw options.signal.reason ?? new CancelledError();
+      const waitMs = Number(await this.redis.eval(THROTTLE, 1, key, Date.now(), max, windowMs, member));
+      if (waitMs <= 0) return;
+      if (attempt === 0) options.onWait?.();
+      // Sleep exactly until the oldest start leaves the window: no polling interval.
+      await sleepUnlessAborted(Math.max(1, waitMs), options.signal);
     }
   }
 
@@ -147,4 +177,18 @@ export function redisTagLimits(redis: Redis, keys: RedisKeys) {
     });
     return limits;
   };
+}
+
+function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason ?? new CancelledError());
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }

@@ -11,6 +11,8 @@ export interface SlotRequest {
   taskRunId: string;
   tags: readonly string[];
   concurrencyLimit: number | undefined;
+  /** At most `max` starts of this task per `durationMs`, across every process sharing the lease store. */
+  rateLimit: { max: number; durationMs: number } | undefined;
   signal: AbortSignal;
   /** Called once, when the first slot is not free right away. */
   onWait: () => void;
@@ -31,6 +33,12 @@ export async function acquireSlots(engine: Engine, request: SlotRequest): Promis
     waited = true;
   };
   try {
+    if (request.rateLimit) {
+      await engine.leases.throttle(`task:${request.taskKey}`, request.rateLimit.max, request.rateLimit.durationMs, {
+        signal: request.signal,
+        onWait,
+      });
+    }
     for (const [key, limit] of limits) {
       held.push(
         await engine.leases.acquire(key, limit, request.taskRunId, {

@@ -49,6 +49,27 @@ export class InProcessTaskDispatcher implements TaskDispatcher {
 /** Concurrency slots held in memory: exact within one process, nothing to expire. */
 export class MemoryLeaseStore implements LeaseStore {
   private readonly holders = new Map<string, Set<string>>();
+  private readonly starts = new Map<string, number[]>();
+
+  async throttle(
+    limitKey: string,
+    max: number,
+    windowMs: number,
+    options: Omit<AcquireOptions, "ttlMs">,
+  ): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (options.signal?.aborted) throw options.signal.reason ?? new CancelledError();
+      const now = Date.now();
+      const recent = (this.starts.get(limitKey) ?? []).filter((at) => at > now - windowMs);
+      this.starts.set(limitKey, recent);
+      if (recent.length < max) {
+        recent.push(now);
+        return;
+      }
+      if (attempt === 0) options.onWait?.();
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, (recent[0] as number) + windowMs - now)));
+    }
+  }
   private readonly waiters = new Map<string, (() => void)[]>();
 
   async acquire(limitKey: string, limit: number, holder: string, options: AcquireOptions): Promise<Lease> {

@@ -30,6 +30,8 @@ export interface TaskOptions<Args extends unknown[]> extends RetryOptions {
   logPrints?: boolean;
   /** At most this many runs of this task at once, across every process sharing the lease store. */
   concurrencyLimit?: number;
+  /** At most `max` runs of this task start per `durationMs` (sliding window), across every worker. */
+  rateLimit?: { max: number; durationMs: number };
 }
 
 export interface Task<Args extends unknown[], Result> {
@@ -116,6 +118,7 @@ export function task<Args extends unknown[], Result>(
         taskRunId: record.id,
         tags: options.tags ?? [],
         concurrencyLimit: options.concurrencyLimit,
+        rateLimit: options.rateLimit,
         signal: parent.signal,
         onWait: () => states.set({ name: "AwaitingConcurrencySlot", message: "Waiting for a concurrency slot" }),
       });

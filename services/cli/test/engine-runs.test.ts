@@ -127,6 +127,22 @@ describe.each(ENGINE_MODES)("%s mode", (mode) => {
       expect(rows).toEqual([{ state_name: "Completed", result: "sent to ops" }]);
     });
 
+    it("a task rateLimit spaces its starts: at most `max` per window", async () => {
+      const call = task({ name: "call_api", rateLimit: { max: 3, durationMs: 400 } }, async (n: number) => n);
+      const parent = flow({ name: "Rate Limited" }, async () => call.map([1, 2, 3, 4, 5, 6, 7, 8, 9]));
+      await expect(parent()).resolves.toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      await h.recorded();
+      const rows = await h.query<{ at: Date }>(
+        `SELECT s.timestamp AS at FROM task_run_states s JOIN task_runs t ON t.id = s.task_run_id
+         WHERE t.task_key = 'call_api' AND s.name = 'Running' ORDER BY s.timestamp`,
+      );
+      const starts = rows.map((row) => new Date(row.at).getTime());
+      expect(starts).toHaveLength(9);
+      for (let i = 0; i + 3 < starts.length; i++) {
+        expect((starts[i + 3] as number) - (starts[i] as number)).toBeGreaterThanOrEqual(350);
+      }
+    });
+
     it("a task concurrencyLimit holds across concurrent runs", async () => {
       let active = 0;
       let peak = 0;
