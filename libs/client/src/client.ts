@@ -9,6 +9,7 @@ import type {
   ApiTaskRun,
   ApiWorker,
   ApiWorkPool,
+  ApiWorkPoolHealth,
   OrchestrationResult,
 } from "./types.js";
 
@@ -142,6 +143,10 @@ export class SluiceClient {
 
   readWorkPool(name: string): Promise<ApiWorkPool> {
     return this.request("GET", `/work_pools/${encodeURIComponent(name)}`);
+  }
+
+  readWorkPoolHealth(name: string): Promise<ApiWorkPoolHealth> {
+    return this.request("GET", `/work_pools/${encodeURIComponent(name)}/health`);
   }
 
   filterWorkPools(body: Record<string, unknown> = {}): Promise<ApiWorkPool[]> {

@@ -112,3 +112,22 @@ export interface ApiConcurrencyLimit {
   created: string;
   updated: string;
 }
+
+export interface ApiQueueDepth {
+  waiting: number;
+  running: number;
+  delayed: number;
+  failed: number;
+}
+
+/** Sluice's work pool health (GET /work_pools/{name}/health). */
+export interface ApiWorkPoolHealth {
+  name: string;
+  status: string;
+  is_paused: boolean;
+  concurrency_limit: number | null;
+  workers_online: number;
+  workers: ApiWorker[];
+  flow_runs: ApiQueueDepth;
+  task_runs: ApiQueueDepth;
+}

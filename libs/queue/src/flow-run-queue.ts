@@ -34,8 +34,8 @@ export class FlowRunQueues {
   private readonly queues = new Map<string, Queue<FlowRunJob>>();
 
   constructor(
-    private readonly connection: Redis,
-    private readonly prefix: string,
+    readonly connection: Redis,
+    readonly prefix: string,
     private readonly queueOptions: Partial<QueueOptions> = {},
   ) {}
 

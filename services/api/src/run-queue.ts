@@ -5,8 +5,15 @@
  */
 import type { FlowRun, WithdrawnRun, WorkPool } from "@sluice/db";
 import { DEFAULT_WORK_POOL_NAME } from "@sluice/db";
-import { type FlowRunCancellation, type FlowRunQueues, flowRunJobOf, type RunSource } from "@sluice/queue";
+import {
+  type FlowRunCancellation,
+  type FlowRunQueues,
+  flowRunJobOf,
+  type RunSource,
+  taskRunQueueName,
+} from "@sluice/queue";
 import type { Logger } from "@sluice/telemetry";
+import { Queue } from "bullmq";
 
 export class FlowRunDispatcher {
   constructor(
@@ -75,6 +82,22 @@ export class FlowRunDispatcher {
     }
   }
 
+  /** Jobs in the pool's flow-run and task-run queues, by state (work pool health). */
+  async queueDepth(workPoolName: string): Promise<{ flow_runs: JobCounts; task_runs: JobCounts }> {
+    const states = ["waiting", "active", "delayed", "prioritized", "failed"] as const;
+    const flowCounts = await this.queues.queue(workPoolName).getJobCounts(...states);
+    const taskQueue = new Queue(taskRunQueueName(workPoolName), {
+      connection: this.queues.connection,
+      prefix: this.queues.prefix,
+    });
+    try {
+      const taskCounts = await taskQueue.getJobCounts(...states);
+      return { flow_runs: depthOf(flowCounts), task_runs: depthOf(taskCounts) };
+    } finally {
+      await taskQueue.close();
+    }
+  }
+
   /** A pool's pause and concurrency limit apply to its queue, for every worker at once. */
   async applyPoolSettings(pool: WorkPool): Promise<void> {
     const queue = this.queues.queue(pool.name);
@@ -83,4 +106,20 @@ export class FlowRunDispatcher {
     if (pool.paused) await queue.pause();
     else await queue.resume();
   }
+}
+
+export interface JobCounts {
+  waiting: number;
+  running: number;
+  delayed: number;
+  failed: number;
+}
+
+function depthOf(counts: Record<string, number>): JobCounts {
+  return {
+    waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+    running: counts.active ?? 0,
+    delayed: counts.delayed ?? 0,
+    failed: counts.failed ?? 0,
+  };
 }

@@ -91,6 +91,8 @@ describe("server, workers and deployments", () => {
     const pools = await runSluice(["work-pool", "inspect", "default-agent-pool"], env);
     expect(pools.code).toBe(0);
     expect(pools.stdout).toMatch(/w1\s+ONLINE/);
+    expect(pools.stdout).toContain("1 worker(s) online");
+    expect(pools.stdout).toMatch(/flow runs: 0 waiting, 0 running, \d+ scheduled, 0 failed/);
   }, 60_000);
 
   it("two worker processes share the load of 50 runs", async () => {

@@ -84,6 +84,37 @@ export function workPoolRoutes(app: ZodApp, ctx: ApiContext): void {
     return pool;
   };
 
+  app.get(
+    "/work_pools/:name/health",
+    {
+      schema: {
+        tags: ["Work Pools"],
+        summary: "A pool's health: status, workers online, queue depth by state, concurrency in use",
+        params: poolParams,
+      },
+    },
+    async (request) => {
+      const pool = await requirePool(request.params.name);
+      const now = ctx.now();
+      const [out, workers, depth] = await Promise.all([
+        poolOut(pool),
+        listWorkers(ctx.db, pool.name, {}),
+        ctx.dispatcher.queueDepth(pool.name),
+      ]);
+      const workersOut = (workers ?? []).map((worker) => workerOut(worker, now));
+      return {
+        name: pool.name,
+        status: out.status,
+        is_paused: pool.paused,
+        concurrency_limit: pool.concurrencyLimit,
+        workers_online: workersOut.filter((worker) => worker.status === "ONLINE").length,
+        workers: workersOut,
+        flow_runs: depth.flow_runs,
+        task_runs: depth.task_runs,
+      };
+    },
+  );
+
   app.post(
     "/work_pools/",
     { schema: { tags: ["Work Pools"], summary: "Create a work pool", body: workPoolCreate } },

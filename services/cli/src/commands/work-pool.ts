@@ -38,21 +38,24 @@ export async function workPoolInspectCommand(
   options: { json?: boolean },
   config: CliConfig,
 ): Promise<number> {
-  const client = clientFor(config);
-  const [pool, workers] = await Promise.all([client.readWorkPool(name), client.filterWorkers(name)]);
+  const health = await clientFor(config).readWorkPoolHealth(name);
   if (options.json) {
-    printJson({ ...pool, workers });
+    printJson(health);
     return 0;
   }
+  const depth = (d: { waiting: number; running: number; delayed: number; failed: number }) =>
+    `${d.waiting} waiting, ${d.running} running, ${d.delayed} scheduled, ${d.failed} failed`;
   process.stdout.write(
-    `Work pool '${pool.name}' (${pool.id}), type ${pool.type}, concurrency ${pool.concurrency_limit ?? "unlimited"}${pool.is_paused ? ", paused" : ""}\n\n`,
+    `Work pool '${health.name}': ${health.status}, concurrency ${health.concurrency_limit ?? "unlimited"}, ` +
+      `${health.workers_online} worker(s) online\n` +
+      `  flow runs: ${depth(health.flow_runs)}\n  task runs: ${depth(health.task_runs)}\n\n`,
   );
   process.stdout.write(
-    workers.length === 0
-      ? `No workers yet: start one with \`npx sluice worker start --pool ${pool.name}\`\n`
+    health.workers.length === 0
+      ? `No workers yet: start one with \`npx sluice worker start --pool ${health.name}\`\n`
       : `${renderTable(
           ["WORKER", "STATUS", "LAST HEARTBEAT"],
-          workers.map((w) => [w.name, w.status, w.last_heartbeat_time]),
+          health.workers.map((w) => [w.name, w.status, w.last_heartbeat_time]),
         )}\n`,
   );
   return 0;
