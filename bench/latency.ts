@@ -4,69 +4,24 @@
  *
  *   npm run bench:latency -- [runs=100] [perSecond=20]
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
-import { SluiceClient } from "@sluice/client";
-import { dropDatabase } from "@sluice/db";
-import { Redis } from "ioredis";
 import pg from "pg";
+import { benchCluster, waitUntil } from "./cluster.js";
 
 const runs = Number(process.argv[2] ?? 100);
 const perSecond = Number(process.argv[3] ?? 20);
-const root = fileURLToPath(new URL("..", import.meta.url));
-const bin = fileURLToPath(new URL("../services/cli/bin/sluice.js", import.meta.url));
-const redisUrl = process.env.SLUICE_REDIS_URL ?? "redis://127.0.0.1:6379";
-const serverUrl = process.env.SLUICE_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/sluice";
-const suffix = randomUUID().slice(0, 8);
-const databaseUrl = serverUrl.replace(/\/[^/?]*(\?|$)/, `/sluice_bench_${suffix}$1`);
-const prefix = `bench_${suffix}`;
-
-const port = await new Promise<number>((resolve) => {
-  const probe = createServer().listen(0, "127.0.0.1", () => {
-    const address = probe.address();
-    probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-  });
-});
-const env = {
-  ...process.env,
-  SLUICE_DATABASE_URL: databaseUrl,
-  SLUICE_REDIS_URL: redisUrl,
-  SLUICE_REDIS_PREFIX: prefix,
-  SLUICE_PORT: String(port),
-  SLUICE_HOST: "127.0.0.1",
-  SLUICE_API_URL: `http://127.0.0.1:${port}/api`,
-  LOG_LEVEL: "error",
-};
-const children: ChildProcess[] = [];
-const start = (args: string[]) => {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
-  children.push(child);
-  return child;
-};
-const client = new SluiceClient({ apiUrl: env.SLUICE_API_URL });
-const waitUntil = async (check: () => Promise<boolean>, what: string) => {
-  const deadline = Date.now() + 60_000;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-};
+const cluster = await benchCluster();
+const { client } = cluster;
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 };
 
-const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+const pool = new pg.Pool({ connectionString: cluster.databaseUrl, max: 2 });
 try {
-  start(["server", "start"]);
+  cluster.sluice(["server", "start"]);
   await waitUntil(() => client.health(), "the API");
-  start(["worker", "start", "--pool", "bench-pool", "--flows", "bench/flows", "--limit", "50"]);
-  await new Promise<void>((resolve, reject) => {
-    const deploy = start(["deploy", "bench/flows/deploy.ts"]);
-    deploy.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`deploy exited ${code}`))));
-  });
+  cluster.sluice(["worker", "start", "--pool", "bench-pool", "--flows", "bench/flows", "--limit", "50"]);
+  await cluster.deploy("bench/flows/deploy.ts");
   const deployment = await client.readDeploymentByName("Noop", "noop");
   await waitUntil(async () => (await client.filterWorkers("bench-pool")).length > 0, "the worker");
   // Warm up: the first run loads the flow's module in the worker.
@@ -108,12 +63,6 @@ try {
   process.stdout.write(`${runs} runs at ${perSecond}/s through create_flow_run (server + 1 worker, this machine)\n`);
   process.stdout.write(`${line("to Running  ", toRunning)}\n${line("to Completed", toCompleted)}\n`);
 } finally {
-  for (const child of children) child.kill("SIGTERM");
-  await new Promise((resolve) => setTimeout(resolve, 1500));
   await pool.end();
-  const redis = new Redis(redisUrl);
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-  await dropDatabase(databaseUrl);
+  await cluster.cleanUp();
 }

@@ -5,68 +5,27 @@
  *
  *   npm run bench:map -- [count=20000]
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
-import { SluiceClient } from "@sluice/client";
-import { dropDatabase } from "@sluice/db";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { benchCluster, ROOT, waitUntil } from "./cluster.js";
 
 const count = Number(process.argv[2] ?? 20_000);
-const root = fileURLToPath(new URL("..", import.meta.url));
-const bin = fileURLToPath(new URL("../services/cli/bin/sluice.js", import.meta.url));
-const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
-const redisUrl = process.env.SLUICE_REDIS_URL ?? "redis://127.0.0.1:6379";
-const serverUrl = process.env.SLUICE_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/sluice";
-const suffix = randomUUID().slice(0, 8);
-const databaseUrl = serverUrl.replace(/\/[^/?]*(\?|$)/, `/sluice_bench_${suffix}$1`);
-const prefix = `bench_${suffix}`;
-const port = await new Promise<number>((resolve) => {
-  const probe = createServer().listen(0, "127.0.0.1", () => {
-    const address = probe.address();
-    probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-  });
-});
-const env = {
-  ...process.env,
-  SLUICE_DATABASE_URL: databaseUrl,
-  SLUICE_REDIS_URL: redisUrl,
-  SLUICE_REDIS_PREFIX: prefix,
-  SLUICE_PORT: String(port),
-  SLUICE_HOST: "127.0.0.1",
-  SLUICE_API_URL: `http://127.0.0.1:${port}/api`,
-  LOG_LEVEL: "error",
-};
-const children: ChildProcess[] = [];
-const start = (command: string, args: string[]) => {
-  const child = spawn(command, args, { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
-  children.push(child);
-  return child;
-};
-const sluice = (args: string[]) => start(process.execPath, [bin, ...args]);
-const waitUntil = async (check: () => Promise<boolean>, what: string, timeoutMs = 600_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-};
+const cluster = await benchCluster();
+const { client, prefix } = cluster;
+const tsx = `${ROOT}node_modules/.bin/tsx`;
 const peakRssMb = (pid: number | undefined) => {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return match ? Math.round(Number(match[1]) / 1024) : Number.NaN;
 };
 
-const client = new SluiceClient({ apiUrl: env.SLUICE_API_URL });
-const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+const redis = new Redis(cluster.redisUrl, { maxRetriesPerRequest: null });
+const pool = new pg.Pool({ connectionString: cluster.databaseUrl, max: 2 });
 try {
   // Raw BullMQ: N no-op jobs, two worker processes.
   const rawQueue = new Queue("raw", { connection: redis, prefix });
-  const rawWorkers = [1, 2].map(() => start(tsx, ["bench/raw-bullmq-worker.ts", "raw", prefix, "50"]));
+  const rawWorkers = [1, 2].map(() => cluster.start(tsx, ["bench/raw-bullmq-worker.ts", "raw", prefix, "50"]));
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const rawStarted = performance.now();
   for (let i = 0; i < count; i += 1000) {
@@ -87,10 +46,10 @@ try {
   await rawQueue.close();
 
   // Sluice: one flow run mapping N no-op task runs over two workers; full history in Postgres.
-  sluice(["server", "start"]);
+  cluster.sluice(["server", "start"]);
   await waitUntil(() => client.health(), "the API", 60_000);
   const workers = [1, 2].map((i) =>
-    sluice([
+    cluster.sluice([
       "worker",
       "start",
       "--pool",
@@ -103,10 +62,7 @@ try {
       "50",
     ]),
   );
-  await new Promise<void>((resolve, reject) => {
-    const deploy = sluice(["deploy", "bench/flows/deploy.ts"]);
-    deploy.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`deploy exited ${code}`))));
-  });
+  await cluster.deploy("bench/flows/deploy.ts");
   await waitUntil(async () => (await client.filterWorkers("bench-pool")).length === 2, "the workers", 60_000);
   const deployment = await client.readDeploymentByName("Noop Map", "noop-map");
   const started = performance.now();
@@ -136,11 +92,7 @@ try {
   );
   process.stdout.write(`  worker peak RSS: ${rss.join(" MB, ")} MB\n`);
 } finally {
-  for (const child of children) child.kill("SIGTERM");
-  await new Promise((resolve) => setTimeout(resolve, 1500));
   await pool.end();
-  const keys = await redis.keys(`${prefix}:*`);
-  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
   redis.disconnect();
-  await dropDatabase(databaseUrl);
+  await cluster.cleanUp();
 }

@@ -5,6 +5,7 @@ import { CancelledError, type FieldIssue, generateRunName, ParameterValidationEr
 import type { z } from "zod";
 import { type RetryOptions, runAttempts } from "./attempts.js";
 import { currentRunContext, type RunContext, runContextStorage } from "./context.js";
+import { callerFile } from "./caller-file.js";
 import { type DeployOptions, deployFlow } from "./deploy.js";
 import { currentEngine } from "./engine.js";
 
@@ -200,17 +201,3 @@ export function isFlow(value: unknown): value is Flow<unknown, unknown> {
   return typeof value === "function" && (value as { kind?: unknown }).kind === "flow";
 }
 
-/** The source file of the code that called flow(): the first stack frame outside this package. */
-function callerFile(): string | null {
-  const stack = new Error().stack?.split("\n").slice(1) ?? [];
-  const here = import.meta.url;
-  for (const frame of stack) {
-    const match = /\(?((?:file:\/\/)?\/[^():]+):\d+:\d+\)?$/.exec(frame.trim());
-    const file = match?.[1];
-    if (!file) continue;
-    const url = file.startsWith("file://") ? file : `file://${file}`;
-    if (url === here) continue;
-    return file.startsWith("file://") ? new URL(file).pathname : file;
-  }
-  return null;
-}
