@@ -4,8 +4,8 @@ import { setMaxListeners } from "node:events";
 import { CancelledError, type FieldIssue, generateRunName, ParameterValidationError } from "@sluice/core";
 import type { z } from "zod";
 import { type RetryOptions, runAttempts } from "./attempts.js";
-import { currentRunContext, type RunContext, runContextStorage } from "./context.js";
 import { callerFile } from "./caller-file.js";
+import { currentRunContext, type RunContext, runContextStorage } from "./context.js";
 import { type DeployOptions, deployFlow } from "./deploy.js";
 import { currentEngine } from "./engine.js";
 
@@ -200,4 +200,3 @@ export function flow<
 export function isFlow(value: unknown): value is Flow<unknown, unknown> {
   return typeof value === "function" && (value as { kind?: unknown }).kind === "flow";
 }
-

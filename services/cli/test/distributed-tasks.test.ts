@@ -157,3 +157,64 @@ it("cancelling a flow with 100 queued task runs: Cancelled within a second or so
   );
   expect(late[0]?.n).toBe(0);
 }, 90_000);
+
+it("SIGKILL a worker in the middle of a mapped run: every task run ends Completed on the others, none stuck Running", async () => {
+  const client = new SluiceClient({ apiUrl: env.SLUICE_API_URL as string });
+  await waitFor("the API", () => client.health());
+  const workers = ["w1", "w2", "w3"].map((name) => {
+    const worker = startSluice(
+      [
+        "worker",
+        "start",
+        "--pool",
+        "default-agent-pool",
+        "--flows",
+        "services/cli/test/flows",
+        "--name",
+        name,
+        "--task-limit",
+        "4",
+      ],
+      env,
+    );
+    processes.push(worker);
+    return worker;
+  });
+  expect((await runSluice(["deploy", "services/cli/test/flows/deploy-mapped.ts"], env)).code).toBe(0);
+  await waitFor("three workers", async () => (await client.filterWorkers("default-agent-pool")).length === 3);
+  const deployment = await client.readDeploymentByName("Mapped Flow", "mapped");
+  const run = await client.createFlowRunFromDeployment(deployment.id, { parameters: { count: 600 } });
+  await waitFor("some task runs done", async () => {
+    const { rows } = await pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM task_runs WHERE flow_run_id = $1 AND state_name = 'Completed'",
+      [run.id],
+    );
+    return (rows[0]?.n ?? 0) >= 50;
+  });
+  // Kill a worker that is not running the flow itself, while it holds task runs.
+  const victim = workers.find((worker) => !worker.output().includes("Beginning flow run")) as SluiceProcess;
+  await victim.stop("SIGKILL");
+
+  const final = await waitFor(
+    "the mapped run to finish",
+    async () => {
+      const current = await client.readFlowRun(run.id);
+      return current.state_type === "COMPLETED" || current.state_type === "FAILED" ? current : undefined;
+    },
+    90_000,
+  );
+  expect(final.state_name).toBe("Completed");
+  const { rows: result } = await pool.query<{ result: number[] }>("SELECT result FROM flow_runs WHERE id = $1", [
+    run.id,
+  ]);
+  expect(result[0]?.result).toEqual(Array.from({ length: 600 }, (_, i) => i * i));
+  await waitFor("every task run recorded Completed", async () => {
+    const { rows } = await pool.query<{ open: number; done: number }>(
+      `SELECT count(*) FILTER (WHERE state_name <> 'Completed')::int AS open,
+              count(*) FILTER (WHERE state_name = 'Completed')::int AS done
+       FROM task_runs WHERE flow_run_id = $1`,
+      [run.id],
+    );
+    return rows[0]?.open === 0 && rows[0]?.done === 600;
+  });
+}, 150_000);

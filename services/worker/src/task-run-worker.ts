@@ -49,8 +49,10 @@ export class TaskRunWorker {
       prefix: options.prefix,
       concurrency: options.limit,
       autorun: false,
-      lockDuration: 30_000,
-      stalledInterval: 15_000,
+      // As for flow runs: a task run held by a worker that died is handed to another within ~15 s.
+      lockDuration: 10_000,
+      stalledInterval: 5_000,
+      maxStalledCount: 1_000_000,
     });
     this.worker.on("error", (error) => options.logger.error({ err: error }, "task-run queue error"));
     void this.worker.run();
