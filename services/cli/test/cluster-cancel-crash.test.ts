@@ -2,42 +2,26 @@
  * Cancelling running flow runs and recovering the runs of a worker that died, with a real server
  * and real worker processes: `flow-run cancel` through the CLI, SIGKILL to a worker mid-run.
  */
-import { SluiceClient } from "@sluice/client";
-import { createTestContext, type TestContext } from "@sluice/testing";
-import pg from "pg";
+import type { SluiceClient } from "@sluice/client";
+import type pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runSluice } from "../../../examples/test/run-cli.js";
-import { clusterEnvFor, freePort, type SluiceProcess, startSluice, waitFor } from "./cluster-processes.js";
+import { type SluiceProcess, startTestCluster, type TestCluster, waitFor } from "./cluster-processes.js";
 
-let ctx: TestContext;
+let cluster: TestCluster;
 let env: Record<string, string>;
 let client: SluiceClient;
 let pool: pg.Pool;
-const processes: SluiceProcess[] = [];
 
 beforeEach(async () => {
-  ctx = await createTestContext();
-  const port = await freePort();
-  env = clusterEnvFor(ctx, port);
-  client = new SluiceClient({ apiUrl: env.SLUICE_API_URL as string });
-  pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: 2 });
-  pool.on("error", () => {}); // an idle client cut by the database drop at teardown is not a failure
-  processes.push(startSluice(["server", "start"], env));
-  await waitFor("the API", () => client.health());
+  cluster = await startTestCluster();
+  ({ env, pool, client } = cluster);
 });
 
-afterEach(async () => {
-  await Promise.all(processes.splice(0).map((p) => p.stop("SIGKILL")));
-  await pool.end();
-  await ctx.close();
-});
+afterEach(() => cluster.close());
 
 async function startWorker(name: string, extraEnv: Record<string, string> = {}): Promise<SluiceProcess> {
-  const worker = startSluice(
-    ["worker", "start", "--pool", "default-agent-pool", "--flows", "services/cli/test/flows", "--name", name],
-    { ...env, ...extraEnv },
-  );
-  processes.push(worker);
+  const worker = cluster.worker(name, { flows: "services/cli/test/flows", env: extraEnv });
   await waitFor(`worker ${name} started`, async () => worker.output().includes(`Worker '${name}' started`));
   return worker;
 }

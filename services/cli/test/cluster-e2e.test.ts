@@ -2,54 +2,26 @@
  * The README's cluster commands as a user runs them: a server, workers, a deploy script, and
  * `deployment run --watch`, each a real `sluice` process on this test's own database and prefix.
  */
-import { SluiceClient } from "@sluice/client";
-import { createTestContext, type TestContext } from "@sluice/testing";
-import pg from "pg";
+import type { SluiceClient } from "@sluice/client";
+import type pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runSluice } from "../../../examples/test/run-cli.js";
-import { clusterEnvFor, freePort, type SluiceProcess, startSluice, waitFor } from "./cluster-processes.js";
+import { type SluiceProcess, startTestCluster, type TestCluster, waitFor } from "./cluster-processes.js";
 
-let ctx: TestContext;
+let cluster: TestCluster;
 let env: Record<string, string>;
 let client: SluiceClient;
 let pool: pg.Pool;
-const processes: SluiceProcess[] = [];
 
 beforeEach(async () => {
-  ctx = await createTestContext();
-  const port = await freePort();
-  env = clusterEnvFor(ctx, port);
-  client = new SluiceClient({ apiUrl: env.SLUICE_API_URL as string });
-  pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: 2 });
-  pool.on("error", () => {}); // an idle client cut by the database drop at teardown is not a failure
-  processes.push(startSluice(["server", "start"], env));
-  await waitFor("the API", () => client.health());
+  cluster = await startTestCluster();
+  ({ env, pool, client } = cluster);
 });
 
-afterEach(async () => {
-  await Promise.all(processes.splice(0).map((p) => p.stop("SIGKILL")));
-  await pool.end();
-  await ctx.close();
-});
+afterEach(() => cluster.close());
 
 function startWorker(name: string, limit = 4): SluiceProcess {
-  const worker = startSluice(
-    [
-      "worker",
-      "start",
-      "--pool",
-      "default-agent-pool",
-      "--flows",
-      "examples/flows",
-      "--name",
-      name,
-      "--limit",
-      String(limit),
-    ],
-    env,
-  );
-  processes.push(worker);
-  return worker;
+  return cluster.worker(name, { limit });
 }
 
 async function runStates(ids: string[]): Promise<string[]> {
@@ -121,11 +93,7 @@ describe("server, workers and deployments", () => {
   }, 120_000);
 
   it("SIGTERM to a worker mid-run: the run still ends Completed and the worker exits 0", async () => {
-    const worker = startSluice(
-      ["worker", "start", "--pool", "default-agent-pool", "--flows", "services/cli/test/flows", "--name", "w1"],
-      env,
-    );
-    processes.push(worker);
+    const worker = cluster.worker("w1", { flows: "services/cli/test/flows" });
     expect((await runSluice(["deploy", "services/cli/test/flows/deploy.ts"], env)).code).toBe(0);
     const deployment = await client.readDeploymentByName("Slow Flow", "slow");
     const run = await client.createFlowRunFromDeployment(deployment.id, { parameters: { ms: 1500 } });

@@ -2,7 +2,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import type { TestContext } from "@sluice/testing";
+import { SluiceClient } from "@sluice/client";
+import { createTestContext, type TestContext } from "@sluice/testing";
+import pg from "pg";
 
 const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const SLUICE_BIN = fileURLToPath(new URL("../bin/sluice.js", import.meta.url));
@@ -73,5 +75,73 @@ export function clusterEnvFor(ctx: TestContext, port: number): Record<string, st
     SLUICE_PORT: String(port),
     SLUICE_HOST: "127.0.0.1",
     SLUICE_API_URL: `http://127.0.0.1:${port}/api`,
+  };
+}
+
+/**
+ * A test's own cluster: database, Redis prefix and API port of its own, `sluice server start`
+ * running, a client and a pool on its database; `close()` kills every process it started and
+ * removes everything.
+ */
+export interface TestCluster {
+  ctx: TestContext;
+  env: Record<string, string>;
+  client: SluiceClient;
+  pool: pg.Pool;
+  /** Starts a `sluice` process on this cluster, stopped by close(). */
+  sluice(args: string[], extraEnv?: Record<string, string>): SluiceProcess;
+  /** Starts a worker of the default pool. */
+  worker(name: string, options?: WorkerOptions): SluiceProcess;
+  close(): Promise<void>;
+}
+
+export interface WorkerOptions {
+  flows?: string;
+  limit?: number;
+  taskLimit?: number;
+  env?: Record<string, string>;
+}
+
+export async function startTestCluster(serverArgs: string[] = ["server", "start"]): Promise<TestCluster> {
+  const ctx = await createTestContext();
+  const env = clusterEnvFor(ctx, await freePort());
+  const client = new SluiceClient({ apiUrl: env.SLUICE_API_URL as string });
+  const pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: 2 });
+  pool.on("error", () => {}); // an idle client cut by the database drop at teardown is not a failure
+  const processes: SluiceProcess[] = [];
+  const sluice = (args: string[], extraEnv: Record<string, string> = {}) => {
+    const started = startSluice(args, { ...env, ...extraEnv });
+    processes.push(started);
+    return started;
+  };
+  sluice(serverArgs);
+  await waitFor("the API", () => client.health());
+  return {
+    ctx,
+    env,
+    client,
+    pool,
+    sluice,
+    worker: (name, options = {}) =>
+      sluice(
+        [
+          "worker",
+          "start",
+          "--pool",
+          "default-agent-pool",
+          "--flows",
+          options.flows ?? "examples/flows",
+          "--name",
+          name,
+          ...(options.limit === undefined ? [] : ["--limit", String(options.limit)]),
+          ...(options.taskLimit === undefined ? [] : ["--task-limit", String(options.taskLimit)]),
+        ],
+        options.env,
+      ),
+    close: async () => {
+      await Promise.all(processes.splice(0).map((p) => p.stop("SIGKILL")));
+      await pool.end();
+      await ctx.close();
+    },
   };
 }

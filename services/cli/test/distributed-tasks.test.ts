@@ -1,51 +1,24 @@
 /** Task runs submitted by a flow on one worker spread over every worker of the pool. */
-import { SluiceClient } from "@sluice/client";
-import { createTestContext, type TestContext } from "@sluice/testing";
-import pg from "pg";
+import type pg from "pg";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { runSluice } from "../../../examples/test/run-cli.js";
-import { clusterEnvFor, freePort, type SluiceProcess, startSluice, waitFor } from "./cluster-processes.js";
+import { type SluiceProcess, startTestCluster, type TestCluster, waitFor } from "./cluster-processes.js";
 
-let ctx: TestContext;
+let cluster: TestCluster;
 let env: Record<string, string>;
 let pool: pg.Pool;
-const processes: SluiceProcess[] = [];
 
 beforeEach(async () => {
-  ctx = await createTestContext();
-  env = clusterEnvFor(ctx, await freePort());
-  pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: 2 });
-  pool.on("error", () => {});
-  processes.push(startSluice(["server", "start"], env));
+  cluster = await startTestCluster();
+  ({ env, pool } = cluster);
 });
 
-afterEach(async () => {
-  await Promise.all(processes.splice(0).map((p) => p.stop("SIGKILL")));
-  await pool.end();
-  await ctx.close();
-});
+afterEach(() => cluster.close());
 
 it(".map() over 1,000 items with three worker processes: results in order, every worker ran some, full histories", async () => {
-  const client = new SluiceClient({ apiUrl: env.SLUICE_API_URL as string });
-  await waitFor("the API", () => client.health());
+  const { client } = cluster;
   const workers = ["w1", "w2", "w3"].map((name) => {
-    const worker = startSluice(
-      [
-        "worker",
-        "start",
-        "--pool",
-        "default-agent-pool",
-        "--flows",
-        "services/cli/test/flows",
-        "--name",
-        name,
-        "--task-limit",
-        "8",
-      ],
-      env,
-    );
-    processes.push(worker);
-    return worker;
+    return cluster.worker(name, { flows: "services/cli/test/flows", taskLimit: 8 });
   });
   expect((await runSluice(["deploy", "services/cli/test/flows/deploy-mapped.ts"], env)).code).toBe(0);
   await waitFor("three workers", async () => (await client.filterWorkers("default-agent-pool")).length === 3);
@@ -95,26 +68,9 @@ it(".map() over 1,000 items with three worker processes: results in order, every
 }, 150_000);
 
 it("cancelling a flow with 100 queued task runs: Cancelled within a second or so, no queued task starts afterwards", async () => {
-  const client = new SluiceClient({ apiUrl: env.SLUICE_API_URL as string });
-  await waitFor("the API", () => client.health());
+  const { client } = cluster;
   for (const name of ["w1", "w2"]) {
-    processes.push(
-      startSluice(
-        [
-          "worker",
-          "start",
-          "--pool",
-          "default-agent-pool",
-          "--flows",
-          "services/cli/test/flows",
-          "--name",
-          name,
-          "--task-limit",
-          "2",
-        ],
-        env,
-      ),
-    );
+    cluster.worker(name, { flows: "services/cli/test/flows", taskLimit: 2 });
   }
   expect((await runSluice(["deploy", "services/cli/test/flows/deploy-mapped.ts"], env)).code).toBe(0);
   await waitFor("two workers", async () => (await client.filterWorkers("default-agent-pool")).length === 2);
@@ -159,26 +115,9 @@ it("cancelling a flow with 100 queued task runs: Cancelled within a second or so
 }, 90_000);
 
 it("SIGKILL a worker in the middle of a mapped run: every task run ends Completed on the others, none stuck Running", async () => {
-  const client = new SluiceClient({ apiUrl: env.SLUICE_API_URL as string });
-  await waitFor("the API", () => client.health());
+  const { client } = cluster;
   const workers = ["w1", "w2", "w3"].map((name) => {
-    const worker = startSluice(
-      [
-        "worker",
-        "start",
-        "--pool",
-        "default-agent-pool",
-        "--flows",
-        "services/cli/test/flows",
-        "--name",
-        name,
-        "--task-limit",
-        "4",
-      ],
-      env,
-    );
-    processes.push(worker);
-    return worker;
+    return cluster.worker(name, { flows: "services/cli/test/flows", taskLimit: 4 });
   });
   expect((await runSluice(["deploy", "services/cli/test/flows/deploy-mapped.ts"], env)).code).toBe(0);
   await waitFor("three workers", async () => (await client.filterWorkers("default-agent-pool")).length === 3);
