@@ -1,6 +1,7 @@
 /** The CLI's environment, read and validated in one place. */
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { SluiceClient } from "@sluice/client";
 import { ConfigurationError } from "@sluice/core";
 import { z } from "zod";
 
@@ -81,4 +82,9 @@ export function redactUrl(url: string): string {
   } catch {
     return url;
   }
+}
+
+/** The API client the CLI's server commands use, from SLUICE_API_URL and SLUICE_API_KEY. */
+export function apiClient(config: CliConfig): SluiceClient {
+  return new SluiceClient({ apiUrl: config.apiUrl, apiKey: config.apiKey });
 }

@@ -1,12 +1,8 @@
 /** `sluice concurrency-limit create|ls|inspect|reset|delete`: Prefect's tag concurrency limits, through the API. */
-import { type ApiConcurrencyLimit, SluiceClient } from "@sluice/client";
+import type { ApiConcurrencyLimit } from "@sluice/client";
 import { InvalidInputError } from "@sluice/core";
-import type { CliConfig } from "../config.js";
+import { apiClient, type CliConfig } from "../config.js";
 import { printJson, renderTable } from "../render-table.js";
-
-function clientFor(config: CliConfig): SluiceClient {
-  return new SluiceClient({ apiUrl: config.apiUrl, apiKey: config.apiKey });
-}
 
 function describeLimit(limit: ApiConcurrencyLimit): string {
   return `Tag '${limit.tag}': at most ${limit.concurrency_limit} task runs at once, ${limit.active_slots.length} slot(s) in use`;
@@ -16,12 +12,12 @@ export async function concurrencyLimitCreateCommand(tag: string, value: string, 
   const limit = Number(value);
   if (!Number.isInteger(limit) || limit < 0)
     throw new InvalidInputError(`The limit must be a whole number, got '${value}'`);
-  process.stdout.write(`${describeLimit(await clientFor(config).createConcurrencyLimit(tag, limit))}\n`);
+  process.stdout.write(`${describeLimit(await apiClient(config).createConcurrencyLimit(tag, limit))}\n`);
   return 0;
 }
 
 export async function concurrencyLimitLsCommand(options: { json?: boolean }, config: CliConfig): Promise<number> {
-  const limits = await clientFor(config).filterConcurrencyLimits({});
+  const limits = await apiClient(config).filterConcurrencyLimits({});
   if (options.json) printJson(limits);
   else if (limits.length === 0)
     process.stdout.write("No concurrency limits: create one with `npx sluice concurrency-limit create TAG N`\n");
@@ -40,7 +36,7 @@ export async function concurrencyLimitInspectCommand(
   options: { json?: boolean },
   config: CliConfig,
 ): Promise<number> {
-  const limit = await clientFor(config).readConcurrencyLimit(tag);
+  const limit = await apiClient(config).readConcurrencyLimit(tag);
   if (options.json) printJson(limit);
   else {
     process.stdout.write(`${describeLimit(limit)}\n`);
@@ -50,13 +46,13 @@ export async function concurrencyLimitInspectCommand(
 }
 
 export async function concurrencyLimitResetCommand(tag: string, config: CliConfig): Promise<number> {
-  await clientFor(config).resetConcurrencyLimit(tag);
+  await apiClient(config).resetConcurrencyLimit(tag);
   process.stdout.write(`Freed every slot of tag '${tag}'\n`);
   return 0;
 }
 
 export async function concurrencyLimitDeleteCommand(tag: string, config: CliConfig): Promise<number> {
-  await clientFor(config).deleteConcurrencyLimit(tag);
+  await apiClient(config).deleteConcurrencyLimit(tag);
   process.stdout.write(`Deleted the concurrency limit of tag '${tag}'\n`);
   return 0;
 }

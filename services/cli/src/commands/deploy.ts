@@ -2,17 +2,16 @@
 import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { SluiceClient } from "@sluice/client";
 import { InvalidInputError } from "@sluice/core";
 import { configureDeployTarget, type DeploymentSpec, exportNameOf, type Flow, type ScheduleSpec } from "@sluice/sdk";
-import type { CliConfig } from "../config.js";
+import { apiClient, type CliConfig } from "../config.js";
 
 export async function deployCommand(file: string, options: { flowsDir?: string }, config: CliConfig): Promise<number> {
   const script = resolve(file);
   if (!existsSync(script)) throw new InvalidInputError(`No such file: ${file}`);
   // Entrypoints are relative to the flows directory workers load code from: by default the script's own.
   const flowsDir = resolve(options.flowsDir ?? dirname(script));
-  const client = new SluiceClient({ apiUrl: config.apiUrl, apiKey: config.apiKey });
+  const client = apiClient(config);
   let count = 0;
   configureDeployTarget({
     deploy: async (flow: Flow<unknown, unknown>, spec: DeploymentSpec) => {

@@ -1,13 +1,9 @@
 /** `sluice deployment run|ls|inspect|pause|resume`. */
-import { type ApiDeployment, type ApiFlowRun, SluiceClient } from "@sluice/client";
+import type { ApiDeployment, ApiFlowRun, SluiceClient } from "@sluice/client";
 import { InvalidInputError, isTerminal, type StateType } from "@sluice/core";
 import { parseParams } from "@sluice/sdk";
-import type { CliConfig } from "../config.js";
+import { apiClient, type CliConfig } from "../config.js";
 import { printJson, renderTable } from "../render-table.js";
-
-function clientFor(config: CliConfig): SluiceClient {
-  return new SluiceClient({ apiUrl: config.apiUrl, apiKey: config.apiKey });
-}
 
 /** "Flow name/deployment name" → the deployment. */
 async function findDeployment(client: SluiceClient, fullName: string): Promise<ApiDeployment> {
@@ -23,7 +19,7 @@ export async function deploymentRunCommand(
   options: { param: string[]; watch?: boolean; json?: boolean },
   config: CliConfig,
 ): Promise<number> {
-  const client = clientFor(config);
+  const client = apiClient(config);
   const deployment = await findDeployment(client, fullName);
   const run = await client.createFlowRunFromDeployment(deployment.id, { parameters: parseParams(options.param) });
   if (!options.watch) {
@@ -58,7 +54,7 @@ export async function watchFlowRun(client: SluiceClient, run: ApiFlowRun, pollMs
 }
 
 export async function deploymentLsCommand(options: { json?: boolean }, config: CliConfig): Promise<number> {
-  const client = clientFor(config);
+  const client = apiClient(config);
   const deployments = await client.filterDeployments({ sort: "NAME_ASC" });
   if (options.json) {
     printJson(deployments);
@@ -95,12 +91,12 @@ export async function deploymentLsCommand(options: { json?: boolean }, config: C
 }
 
 export async function deploymentInspectCommand(fullName: string, config: CliConfig): Promise<number> {
-  printJson(await findDeployment(clientFor(config), fullName));
+  printJson(await findDeployment(apiClient(config), fullName));
   return 0;
 }
 
 export async function deploymentPauseCommand(fullName: string, paused: boolean, config: CliConfig): Promise<number> {
-  const client = clientFor(config);
+  const client = apiClient(config);
   const deployment = await findDeployment(client, fullName);
   if (paused) await client.pauseDeployment(deployment.id);
   else await client.resumeDeployment(deployment.id);

@@ -1,13 +1,8 @@
 /** `sluice flow-run cancel|retry ID`: state changes proposed to the API, which applies the orchestration rules. */
-import { SluiceClient } from "@sluice/client";
-import type { CliConfig } from "../config.js";
-
-function clientFor(config: CliConfig): SluiceClient {
-  return new SluiceClient({ apiUrl: config.apiUrl, apiKey: config.apiKey });
-}
+import { apiClient, type CliConfig } from "../config.js";
 
 export async function flowRunCancelCommand(id: string, config: CliConfig): Promise<number> {
-  const result = await clientFor(config).setFlowRunState(id, { type: "CANCELLING", message: "Cancelled from the CLI" });
+  const result = await apiClient(config).setFlowRunState(id, { type: "CANCELLING", message: "Cancelled from the CLI" });
   if (result.status !== "ACCEPT") {
     process.stderr.write(`Flow run ${id} was not cancelled: ${describeRejection(result.details)}\n`);
     return 1;
@@ -17,7 +12,7 @@ export async function flowRunCancelCommand(id: string, config: CliConfig): Promi
 }
 
 export async function flowRunRetryCommand(id: string, config: CliConfig): Promise<number> {
-  const client = clientFor(config);
+  const client = apiClient(config);
   const run = await client.readFlowRun(id);
   if (!run.deployment_id) {
     process.stderr.write(`Flow run ${id} has no deployment: run its flow again with \`npx sluice run FILE\`\n`);

@@ -1,11 +1,6 @@
 /** `sluice work-pool create|ls|inspect`. */
-import { SluiceClient } from "@sluice/client";
-import type { CliConfig } from "../config.js";
+import { apiClient, type CliConfig } from "../config.js";
 import { printJson, renderTable } from "../render-table.js";
-
-function clientFor(config: CliConfig): SluiceClient {
-  return new SluiceClient({ apiUrl: config.apiUrl, apiKey: config.apiKey });
-}
 
 export async function workPoolCreateCommand(
   name: string,
@@ -15,13 +10,13 @@ export async function workPoolCreateCommand(
   const limit = options.limit === undefined ? null : Number(options.limit);
   if (limit !== null && (!Number.isInteger(limit) || limit < 0))
     throw new Error(`--limit must be a whole number, got '${options.limit}'`);
-  const pool = await clientFor(config).createWorkPool({ name, type: "process", concurrency_limit: limit });
+  const pool = await apiClient(config).createWorkPool({ name, type: "process", concurrency_limit: limit });
   process.stdout.write(`Work pool '${pool.name}' ready (${pool.id})\n`);
   return 0;
 }
 
 export async function workPoolLsCommand(options: { json?: boolean }, config: CliConfig): Promise<number> {
-  const pools = await clientFor(config).filterWorkPools({});
+  const pools = await apiClient(config).filterWorkPools({});
   if (options.json) printJson(pools);
   else
     process.stdout.write(
@@ -38,7 +33,7 @@ export async function workPoolInspectCommand(
   options: { json?: boolean },
   config: CliConfig,
 ): Promise<number> {
-  const health = await clientFor(config).readWorkPoolHealth(name);
+  const health = await apiClient(config).readWorkPoolHealth(name);
   if (options.json) {
     printJson(health);
     return 0;

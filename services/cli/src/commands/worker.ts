@@ -1,14 +1,13 @@
 /** `sluice worker start --pool NAME [--limit N] [--flows DIR]`: run a pool's flow runs until SIGTERM. */
 import { hostname } from "node:os";
 import { resolve } from "node:path";
-import { SluiceClient } from "@sluice/client";
 import { createDatabase } from "@sluice/db";
 import { redisKeys } from "@sluice/queue";
 import { configureEngine } from "@sluice/sdk";
 import type { Logger } from "@sluice/telemetry";
 import { buildClusterEngine, FlowRunWorker, QueueTaskDispatcher, startHeartbeats, TaskRunWorker } from "@sluice/worker";
 import { Redis } from "ioredis";
-import type { CliConfig } from "../config.js";
+import { apiClient, type CliConfig } from "../config.js";
 import { printRunLog } from "../console-output.js";
 
 export interface WorkerCommandOptions {
@@ -32,7 +31,7 @@ export async function workerStartCommand(
     throw new Error(`--task-limit must be a positive integer, got '${options.taskLimit}'`);
   const name = options.name ?? `${hostname()}-${process.pid}`;
   const flowsDir = resolve(options.flows);
-  const client = new SluiceClient({ apiUrl: config.apiUrl, apiKey: config.apiKey });
+  const client = apiClient(config);
   try {
     await client.createWorkPool({ name: options.pool });
   } catch (error) {
