@@ -5,5 +5,6 @@ export * from "./hash.js";
 export * from "./names.js";
 export * from "./ports.js";
 export * from "./retry.js";
+export * from "./sleep.js";
 export * from "./states.js";
 export * from "./transitions.js";

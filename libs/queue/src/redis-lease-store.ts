@@ -4,7 +4,7 @@
  * lease expires. Waiters wake on a pub/sub "slot freed" message, or when the earliest lease
  * would expire, never on a fixed polling interval.
  */
-import { type AcquireOptions, CancelledError, type Lease, type LeaseStore } from "@sluice/core";
+import { type AcquireOptions, CancelledError, type Lease, type LeaseStore, sleep } from "@sluice/core";
 import type { Redis } from "ioredis";
 import type { RedisKeys } from "./keys.js";
 
@@ -75,7 +75,7 @@ export class RedisLeaseStore implements LeaseStore {
       if (waitMs <= 0) return;
       if (attempt === 0) options.onWait?.();
       // Sleep exactly until the oldest start leaves the window: no polling interval.
-      await sleepUnlessAborted(Math.max(1, waitMs), options.signal);
+      await sleep(Math.max(1, waitMs), options.signal);
     }
   }
 
@@ -177,18 +177,4 @@ export function redisTagLimits(redis: Redis, keys: RedisKeys) {
     });
     return limits;
   };
-}
-
-function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason ?? new CancelledError());
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -9,6 +9,7 @@ import {
   type RetryDelay,
   retryDelayMs,
   type StateName,
+  sleep,
   TaskTimeoutError,
 } from "@sluice/core";
 import type { RunLogger } from "./run-logger.js";
@@ -146,21 +147,6 @@ async function runOnce<T>(loop: AttemptLoop<T>): Promise<T> {
   } finally {
     for (const cleanup of cleanups) cleanup();
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason ?? new CancelledError());
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 function formatSeconds(startedMs: number): string {
