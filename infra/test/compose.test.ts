@@ -74,7 +74,7 @@ describe("infra/Dockerfile", () => {
     const workspaces = ["libs", "services"].flatMap((dir) =>
       readdirSync(`${root}/${dir}`).map((name) => `${dir}/${name}/package.json`),
     );
-    for (const manifest of [...workspaces, "examples/package.json"]) {
+    for (const manifest of [...workspaces, "examples/package.json", "bench/package.json"]) {
       expect(dockerfile, `${manifest} is not copied`).toContain(`COPY ${manifest}`);
     }
   });
