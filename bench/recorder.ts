@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import type { RunEvent, StateName } from "@sluice/core";
 import { createDatabase, dropDatabase, migrateDatabase } from "@sluice/db";
-import { EVENT_FIELD, encodeEvent, isRecordedUpTo, redisKeys } from "@sluice/queue";
+import { EVENT_FIELD, encodeEvents, isRecordedUpTo, redisKeys } from "@sluice/queue";
 import { Recorder } from "@sluice/recorder";
 import { Redis } from "ioredis";
 
@@ -80,7 +80,7 @@ try {
     const pipeline = redis.pipeline();
     for (let i = start; i < Math.min(taskRuns, start + 1000); i++) {
       for (const event of eventsForTaskRun(flowRunId, i, base)) {
-        pipeline.xadd(keys.eventStream, "*", EVENT_FIELD, encodeEvent(event));
+        pipeline.xadd(keys.eventStream, "*", EVENT_FIELD, encodeEvents([event]));
         total++;
       }
     }

@@ -1,4 +1,4 @@
-/** The throughput benchmark's flow: .map() over N no-op task runs. */
+/** W2's flow: .map() over N no-op task runs. */
 import { flow, task } from "@sluice/sdk";
 import { z } from "zod";
 

@@ -1,4 +1,4 @@
-/** The no-op flow the latency benchmark runs. */
+/** W3's flow: does nothing (the latency is all orchestration). */
 import { flow } from "@sluice/sdk";
 
 export const noopFlow = flow({ name: "Noop" }, async () => null);

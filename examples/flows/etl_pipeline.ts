@@ -12,22 +12,24 @@ import { z } from "zod";
 import { fixtureUrl, withUsersFixture } from "./fixtures/users-server.js";
 
 type Row = Record<string, unknown>;
+/** Where a step's progress lines go: the run logger in a run, anything (or nothing) in plain calls. */
+type Log = (message: string) => void;
+const runLog: Log = (message) => getRunLogger().info(message);
 
-export const extractData = task(
-  { name: "extract_data", retries: 3, retryDelaySeconds: 10, cacheKeyFn: taskInputHash, cacheExpiration: "1h" },
-  async (apiUrl: string): Promise<Row[]> => {
-    getRunLogger().info(`Extracting data from ${apiUrl}`);
-    const rows = await withUsersFixture(apiUrl, async () => {
-      const response = await fetch(apiUrl);
-      if (!response.ok) throw new Error(`GET ${apiUrl} answered ${response.status}`);
-      return (await response.json()) as Row[];
-    });
-    getRunLogger().info(`Extracted ${rows.length} records`);
-    return rows;
-  },
-);
+/** The extract step as a plain function (the `extract_data` task calls it; benchmarks call it directly). */
+export async function extractUsers(apiUrl: string, log: Log): Promise<Row[]> {
+  log(`Extracting data from ${apiUrl}`);
+  const rows = await withUsersFixture(apiUrl, async () => {
+    const response = await fetch(apiUrl);
+    if (!response.ok) throw new Error(`GET ${apiUrl} answered ${response.status}`);
+    return (await response.json()) as Row[];
+  });
+  log(`Extracted ${rows.length} records`);
+  return rows;
+}
 
-export const transformData = task({ name: "transform_data" }, async (raw: Row[]): Promise<Row[]> => {
+/** The transform step as a plain function: drops duplicate ids and rows missing an id or a name. */
+export function transformUsers(raw: Row[], log: Log): Row[] {
   const seen = new Set<unknown>();
   const rows: Row[] = [];
   for (const record of raw) {
@@ -38,43 +40,39 @@ export const transformData = task({ name: "transform_data" }, async (raw: Row[])
     if (typeof row.created_at === "string") row.created_at = new Date(row.created_at);
     rows.push(row);
   }
-  getRunLogger().info(`Transformed ${raw.length} records into ${rows.length} rows`);
+  log(`Transformed ${raw.length} records into ${rows.length} rows`);
   return rows;
-});
+}
+
+/** The load step as a plain function: (re)creates `tableName` in the database at `dbUrl`, in one transaction. */
+export async function loadUsers(rows: Row[], tableName: string, dbUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    await client.query("BEGIN");
+    await loadRows(client, rows, tableName);
+    await client.query("COMMIT");
+  } finally {
+    await client.end();
+  }
+  return rows.length;
+}
+
+export const extractData = task(
+  { name: "extract_data", retries: 3, retryDelaySeconds: 10, cacheKeyFn: taskInputHash, cacheExpiration: "1h" },
+  (apiUrl: string): Promise<Row[]> => extractUsers(apiUrl, runLog),
+);
+
+export const transformData = task(
+  { name: "transform_data" },
+  async (raw: Row[]): Promise<Row[]> => transformUsers(raw, runLog),
+);
 
 export const loadData = task(
   { name: "load_data" },
   async (rows: Row[], tableName: string, dbUrl?: string): Promise<number> => {
-    const load = async (db: Queryable) => {
-      const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
-      const columnSql = columns.map((c) => `"${c}" ${columnType(c)}${c === "id" ? " PRIMARY KEY" : ""}`).join(", ");
-      await db.query(`DROP TABLE IF EXISTS "${tableName}"`);
-      await db.query(`CREATE TABLE "${tableName}" (${columnSql})`);
-      const params: unknown[] = [];
-      const values = rows.map(
-        (row) =>
-          `(${columns.map((c) => `$${params.push(row[c] instanceof Date ? row[c] : (row[c] ?? null))}`).join(", ")})`,
-      );
-      if (rows.length > 0) {
-        await db.query(
-          `INSERT INTO "${tableName}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES ${values.join(", ")}`,
-          params,
-        );
-      }
-    };
-    if (dbUrl) {
-      const client = new pg.Client({ connectionString: dbUrl });
-      await client.connect();
-      try {
-        await client.query("BEGIN");
-        await load(client);
-        await client.query("COMMIT");
-      } finally {
-        await client.end();
-      }
-    } else {
-      await useDatabase().transaction(load);
-    }
+    if (dbUrl) await loadUsers(rows, tableName, dbUrl);
+    else await useDatabase().transaction((db) => loadRows(db, rows, tableName));
     getRunLogger().info(`Loaded ${rows.length} rows into ${tableName}`);
     return rows.length;
   },
@@ -104,6 +102,29 @@ export const etlPipeline = flow(
 
 interface Queryable {
   query(text: string, params?: unknown[]): Promise<unknown>;
+}
+
+/** Rows per INSERT: a statement takes at most 65,535 parameters. */
+const INSERT_BATCH_ROWS = 1000;
+
+async function loadRows(db: Queryable, rows: Row[], tableName: string): Promise<void> {
+  const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
+  const columnSql = columns.map((c) => `"${c}" ${columnType(c)}${c === "id" ? " PRIMARY KEY" : ""}`).join(", ");
+  await db.query(`DROP TABLE IF EXISTS "${tableName}"`);
+  await db.query(`CREATE TABLE "${tableName}" (${columnSql})`);
+  for (let start = 0; start < rows.length; start += INSERT_BATCH_ROWS) {
+    const params: unknown[] = [];
+    const values = rows
+      .slice(start, start + INSERT_BATCH_ROWS)
+      .map(
+        (row) =>
+          `(${columns.map((c) => `$${params.push(row[c] instanceof Date ? row[c] : (row[c] ?? null))}`).join(", ")})`,
+      );
+    await db.query(
+      `INSERT INTO "${tableName}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES ${values.join(", ")}`,
+      params,
+    );
+  }
 }
 
 /** Flattens nested objects ({ address: { zipCode } } → address_zip_code) and snake_cases every key. */

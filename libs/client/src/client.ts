@@ -141,6 +141,27 @@ export class SluiceClient {
     return this.request("POST", "/work_pools/", body);
   }
 
+  /** PATCH: the fields given change (`concurrency_limit: null` removes the limit). */
+  updateWorkPool(
+    name: string,
+    body: { concurrency_limit?: number | null; is_paused?: boolean; description?: string | null },
+  ): Promise<void> {
+    return this.request("PATCH", `/work_pools/${encodeURIComponent(name)}`, body);
+  }
+
+  /** PATCH a work queue of a pool (`concurrency_limit: null` removes its limit). */
+  updateWorkQueue(
+    workPoolName: string,
+    queueName: string,
+    body: { concurrency_limit?: number | null; is_paused?: boolean; priority?: number },
+  ): Promise<void> {
+    return this.request(
+      "PATCH",
+      `/work_pools/${encodeURIComponent(workPoolName)}/queues/${encodeURIComponent(queueName)}`,
+      body,
+    );
+  }
+
   readWorkPool(name: string): Promise<ApiWorkPool> {
     return this.request("GET", `/work_pools/${encodeURIComponent(name)}`);
   }

@@ -1,5 +1,5 @@
 /** The Prefect-compatible REST shapes the client reads (the fields Sluice's tools use). */
-import type { StateName, StateType } from "@sluice/core";
+import type { CollisionStrategy, StateName, StateType } from "@sluice/core";
 
 export interface ApiState {
   id?: string;
@@ -34,6 +34,8 @@ export interface ApiFlowRun {
   work_queue_name: string | null;
   parent_task_run_id: string | null;
   idempotency_key?: string | null;
+  /** The OpenTelemetry trace id of the run (null when it was not traced). */
+  trace_id?: string | null;
 }
 
 export interface ApiSchedule {
@@ -58,6 +60,10 @@ export interface ApiDeployment {
   description: string | null;
   schedules: ApiSchedule[];
   concurrency_limit?: number | null;
+  /** Prefect's ConcurrencyOptions (null when not given: ENQUEUE applies). */
+  concurrency_options?: { collision_strategy: CollisionStrategy } | null;
+  /** The deployment's limit as Prefect shows it, with the slots in use (null without a limit). */
+  global_concurrency_limit?: { name: string; limit: number; active_slots: number } | null;
 }
 
 export interface ApiTaskRun {
@@ -126,8 +132,12 @@ export interface ApiWorkPoolHealth {
   status: string;
   is_paused: boolean;
   concurrency_limit: number | null;
+  /** Flow runs running now across the pool (what `concurrency_limit` caps). */
+  concurrency_in_use: number;
   workers_online: number;
   workers: ApiWorker[];
   flow_runs: ApiQueueDepth;
   task_runs: ApiQueueDepth;
+  /** The pool's work queues that have a concurrency limit, with their slots in use. */
+  work_queues: { name: string; concurrency_limit: number; concurrency_in_use: number }[];
 }

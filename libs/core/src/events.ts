@@ -25,6 +25,8 @@ export interface FlowRunCreatedEvent {
     expectedStartTime: string;
     workPoolName: string | null;
     workQueueName: string | null;
+    /** The OpenTelemetry trace the run executes in (when traced and sampled): recorded on the run. */
+    traceId?: string;
   };
 }
 

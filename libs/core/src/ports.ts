@@ -60,6 +60,8 @@ export interface TaskRunRequest {
   logPrints: boolean;
   /** `.delay()`: fire and forget; `dispatch` resolves (with undefined) once the run is handed over. */
   detached?: boolean;
+  /** W3C trace context (`traceparent`) of the submitting span, set by a dispatcher that queues the run. */
+  traceContext?: Record<string, string>;
 }
 
 /**

@@ -3,6 +3,7 @@
  * (flow, name). A deployment's work pool (and queue) is created when missing, so a deployment is
  * always runnable by a worker of that pool.
  */
+import type { CollisionStrategy } from "@sluice/core";
 import { and, asc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import type { AnySluiceDb } from "./client.js";
 import { type WithdrawnRun, withdrawScheduledRuns } from "./flow-runs-write.js";
@@ -37,6 +38,8 @@ export interface DeploymentFields {
   workQueueName?: string | null;
   paused?: boolean;
   concurrencyLimit?: number | null;
+  /** What a run finding every slot taken does (null: not given, ENQUEUE applies). */
+  collisionStrategy?: CollisionStrategy | null;
   description?: string | null;
   version?: string | null;
   enforceParameterSchema?: boolean;

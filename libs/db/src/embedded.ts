@@ -4,9 +4,8 @@
  * time may open a data directory: callers hold the store lock (see embedded-store.ts).
  */
 import { mkdirSync } from "node:fs";
-import { PGlite } from "@electric-sql/pglite";
-import { drizzle, type PgliteDatabase } from "drizzle-orm/pglite";
-import { migrate } from "drizzle-orm/pglite/migrator";
+import type { PGlite } from "@electric-sql/pglite";
+import type { PgliteDatabase } from "drizzle-orm/pglite";
 import type { Schema } from "./client.js";
 import { MIGRATIONS_FOLDER } from "./migrate.js";
 import * as schema from "./schema.js";
@@ -27,6 +26,12 @@ export interface EmbeddedDatabase {
 /** Opens (creating it on first use) the PGlite database in `dataDir` and applies pending migrations. */
 export async function openEmbeddedDatabase(dataDir: string): Promise<EmbeddedDatabase> {
   mkdirSync(dataDir, { recursive: true });
+  // Loaded only here: PGlite's WebAssembly Postgres weighs ~40 MB, which servers and workers never need.
+  const [{ PGlite }, { drizzle }, { migrate }] = await Promise.all([
+    import("@electric-sql/pglite"),
+    import("drizzle-orm/pglite"),
+    import("drizzle-orm/pglite/migrator"),
+  ]);
   const client = await PGlite.create(dataDir, {
     // Postgres keeps up to 80 MB of WAL segments by default; two (32 MB) is plenty for a store on a laptop.
     startParams: [...PGlite.defaultStartParams, "-c", "min_wal_size=32MB", "-c", "max_wal_size=32MB"],

@@ -54,6 +54,8 @@ export interface NewFlowRun {
   empiricalPolicy?: Record<string, unknown>;
   /** Default: Scheduled at the expected start time. */
   state?: InitialState;
+  /** The OpenTelemetry trace the run was created in (the API request's), when traced. */
+  traceId?: string | null;
 }
 
 export interface CreatedFlowRun {
@@ -107,6 +109,7 @@ export async function insertFlowRun(db: AnySluiceDb, run: NewFlowRun, now: Date 
       idempotencyKey: run.idempotencyKey ?? null,
       autoScheduled: run.autoScheduled ?? false,
       empiricalPolicy: run.empiricalPolicy ?? {},
+      traceId: run.traceId ?? null,
       created: now,
       updated: now,
     })
@@ -185,6 +188,8 @@ export interface DeploymentRunRequest {
   empiricalPolicy?: Record<string, unknown>;
   /** Default: Scheduled at `scheduledTime`. */
   state?: InitialState;
+  /** The OpenTelemetry trace the run is created in, when traced. */
+  traceId?: string | null;
 }
 
 /**
@@ -216,6 +221,7 @@ export async function createDeploymentFlowRun(
       autoScheduled: request.autoScheduled ?? false,
       empiricalPolicy: request.empiricalPolicy,
       state: request.state ?? { type: "SCHEDULED", scheduledTime },
+      traceId: request.traceId,
     },
     now,
   );

@@ -89,6 +89,11 @@ export {
 } from "./store-lock.js";
 export { getCacheEntry } from "./task-cache.js";
 export {
+  DEFAULT_PAYLOAD_TTL_MS,
+  PostgresResultStore,
+  type PostgresResultStoreOptions,
+} from "./task-run-payloads.js";
+export {
   countWorkPools,
   createWorkPool,
   createWorkQueue,
@@ -103,10 +108,13 @@ export {
   type ListWorkPoolsOptions,
   listWorkers,
   listWorkPools,
+  listWorkQueueLimits,
   listWorkQueues,
   recordWorkerHeartbeat,
   updateWorkPool,
+  updateWorkQueue,
   type WorkPoolInput,
   type WorkPoolPatch,
   type WorkQueueInput,
+  type WorkQueuePatch,
 } from "./work-pools.js";

@@ -25,6 +25,16 @@ FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, name text, flow_name text, depl
 JOIN flows f ON f.name = t.flow_name
 ON CONFLICT (id) DO NOTHING`;
 
+/** The trace a flow run executes in, from its creation event (the newest execution's wins). */
+export const SET_FLOW_RUN_TRACE_IDS = `
+UPDATE flow_runs AS r SET trace_id = t.trace_id
+FROM (
+  SELECT DISTINCT ON (x.id) x.id, x.trace_id
+  FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, trace_id text, created timestamptz)
+  ORDER BY x.id, x.created DESC
+) t
+WHERE r.id = t.id AND r.trace_id IS DISTINCT FROM t.trace_id`;
+
 export const INSERT_TASK_RUNS = `
 INSERT INTO task_runs (id, name, flow_run_id, task_key, dynamic_key, cache_key, cache_expiration, tags,
   task_inputs, expected_start_time, created, updated)

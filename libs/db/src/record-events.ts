@@ -29,6 +29,7 @@ import {
   insertStatesSql,
   lockRunsSql,
   type RunTables,
+  SET_FLOW_RUN_TRACE_IDS,
   TASK_RUN_TABLES,
   UPSERT_TASK_CACHE,
 } from "./record-events-sql.js";
@@ -54,6 +55,10 @@ export async function recordEvents(handle: DbHandle, events: readonly RunEvent[]
     if (batch.flowRuns.length > 0) {
       await run(client, "sluice_insert_flows", INSERT_FLOWS, toJsonParam(batch.flowRuns.map(flowRow)));
       await run(client, "sluice_insert_flow_runs", INSERT_FLOW_RUNS, toJsonParam(batch.flowRuns.map(flowRunRow)));
+      const traced = batch.flowRuns.filter((e) => e.flowRun.traceId);
+      if (traced.length > 0) {
+        await run(client, "sluice_set_flow_run_trace_ids", SET_FLOW_RUN_TRACE_IDS, toJsonParam(traced.map(traceRow)));
+      }
     }
     if (batch.taskRuns.length > 0) {
       await run(client, "sluice_insert_task_runs", INSERT_TASK_RUNS, toJsonParam(batch.taskRuns.map(taskRunRow)));
@@ -156,6 +161,10 @@ function flowRunRow({ flowRun, timestamp }: FlowRunCreatedEvent) {
     work_queue_name: flowRun.workQueueName,
     created: timestamp,
   };
+}
+
+function traceRow({ flowRun, timestamp }: FlowRunCreatedEvent) {
+  return { id: flowRun.id, trace_id: flowRun.traceId, created: timestamp };
 }
 
 function taskRunRow({ taskRun, timestamp }: TaskRunCreatedEvent) {

@@ -6,7 +6,7 @@
  * recorder in any order and may be replayed, and writing them must never fail because a row they
  * refer to has not arrived yet.
  */
-import { STATE_TYPES } from "@sluice/core";
+import { COLLISION_STRATEGIES, STATE_TYPES } from "@sluice/core";
 import { sql } from "drizzle-orm";
 import {
   boolean,
@@ -25,6 +25,8 @@ import {
 } from "drizzle-orm/pg-core";
 
 export const stateType = pgEnum("state_type", STATE_TYPES);
+/** What a run of a deployment at its concurrency limit does: wait for a slot, or be cancelled. */
+export const collisionStrategy = pgEnum("collision_strategy", COLLISION_STRATEGIES);
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 const created = () => timestamptz("created").notNull().defaultNow();
@@ -98,6 +100,8 @@ export const flowRuns = pgTable(
     autoScheduled: boolean("auto_scheduled").notNull().default(false),
     /** Prefect's FlowRunPolicy: { retries, retry_delay, … }. */
     empiricalPolicy: jsonObject("empirical_policy"),
+    /** The OpenTelemetry trace the run executes in (hex trace id), when tracing is on and the run sampled. */
+    traceId: text("trace_id"),
     created: created(),
     updated: updated(),
   },
@@ -208,6 +212,8 @@ export const deployments = pgTable(
     workQueueName: text("work_queue_name"),
     paused: boolean("paused").notNull().default(false),
     concurrencyLimit: integer("concurrency_limit"),
+    /** Prefect's concurrency_options.collision_strategy (null: not given, ENQUEUE applies). */
+    collisionStrategy: collisionStrategy("collision_strategy"),
     description: text("description"),
     version: text("version"),
     /** Whether runs' parameters are validated against parameter_schema (Prefect's default: yes). */
@@ -305,6 +311,26 @@ export const concurrencyLimits = pgTable("concurrency_limits", {
   updated: updated(),
 });
 
+/**
+ * Queued task runs' arguments and results too large to travel in their BullMQ job (over
+ * SLUICE_INLINE_PAYLOAD_BYTES of JSON): the job carries a reference to the row instead. Workers
+ * write and read these rows directly, by key, the one exception to "workers only touch Redis",
+ * so that large payloads sit on disk rather than in Redis memory. A row is deleted once the
+ * awaiting flow has read it, or after it expires.
+ */
+export const taskRunPayloads = pgTable(
+  "task_run_payloads",
+  {
+    /** "task-run/<task run id>/args" or "…/result". */
+    key: text("key").primaryKey(),
+    /** The JSON text as written (text, not jsonb: stored and returned as is, never parsed here). */
+    value: text("value").notNull(),
+    expiresAt: timestamptz("expires_at").notNull(),
+    created: created(),
+  },
+  (t) => [index("task_run_payloads_expires_at_idx").on(t.expiresAt)],
+);
+
 export type Flow = typeof flows.$inferSelect;
 export type FlowRun = typeof flowRuns.$inferSelect;
 export type FlowRunState = typeof flowRunStates.$inferSelect;
@@ -318,3 +344,4 @@ export type WorkPool = typeof workPools.$inferSelect;
 export type WorkQueue = typeof workQueues.$inferSelect;
 export type Worker = typeof workers.$inferSelect;
 export type ConcurrencyLimit = typeof concurrencyLimits.$inferSelect;
+export type TaskRunPayload = typeof taskRunPayloads.$inferSelect;

@@ -133,6 +133,39 @@ export async function createWorkQueue(
   return row;
 }
 
+export type WorkQueuePatch = Partial<Omit<WorkQueueInput, "name">>;
+
+/** Updates the given fields of a pool's queue; null when there is no such pool or queue. */
+export async function updateWorkQueue(
+  db: AnySluiceDb,
+  workPoolName: string,
+  queueName: string,
+  patch: WorkQueuePatch,
+): Promise<WorkQueue | null> {
+  const pool = await getWorkPool(db, workPoolName);
+  if (!pool) return null;
+  const [row] = await db
+    .update(workQueues)
+    .set({ ...definedOnly(patch), updated: sql`now()` })
+    .where(and(eq(workQueues.workPoolId, pool.id), eq(workQueues.name, queueName)))
+    .returning();
+  return row ?? null;
+}
+
+/** Every work queue with a concurrency limit (what workers enforce, mirrored into Redis). */
+export async function listWorkQueueLimits(
+  db: AnySluiceDb,
+): Promise<{ workPoolName: string; queueName: string; concurrencyLimit: number }[]> {
+  const rows = await db
+    .select({ workPoolName: workPools.name, queueName: workQueues.name, concurrencyLimit: workQueues.concurrencyLimit })
+    .from(workQueues)
+    .innerJoin(workPools, eq(workPools.id, workQueues.workPoolId))
+    .where(sql`${workQueues.concurrencyLimit} IS NOT NULL`);
+  return rows.flatMap((row) =>
+    row.concurrencyLimit === null ? [] : [{ ...row, concurrencyLimit: row.concurrencyLimit }],
+  );
+}
+
 /** The queue of this pool with this name, created when missing (the pool must exist). */
 export async function ensureWorkQueue(db: AnySluiceDb, workPoolId: string, name: string): Promise<WorkQueue> {
   const [inserted] = await db

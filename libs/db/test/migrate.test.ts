@@ -69,6 +69,7 @@ describe("migrateDatabase", () => {
       "flows",
       "logs",
       "task_cache",
+      "task_run_payloads",
       "task_run_states",
       "task_runs",
       "work_pools",

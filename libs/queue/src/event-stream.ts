@@ -1,18 +1,26 @@
 /**
- * The run-event stream on Redis: producers XADD one entry per event (field `e` = JSON); the
- * recorder reads it with a consumer group and acknowledges after the Postgres commit.
+ * The run-event stream on Redis: producers XADD entries whose field `e` is the JSON of one event
+ * or of an array of events (a producer batches what it emits in one tick: one entry, one round
+ * trip, one ack, however many task runs changed state); the recorder reads it with a consumer
+ * group and acknowledges after the Postgres commit.
  */
 import type { RunEvent } from "@sluice/core";
 import type { Redis } from "ioredis";
 
 export const EVENT_FIELD = "e";
 
-export function encodeEvent(event: RunEvent): string {
-  return JSON.stringify(event);
+export function encodeEvents(events: readonly RunEvent[]): string {
+  return JSON.stringify(events.length === 1 ? events[0] : events);
 }
 
-export function decodeEvent(raw: string): RunEvent {
-  return JSON.parse(raw) as RunEvent;
+/** The events of one entry; throws if it holds anything but event objects. */
+export function decodeEvents(raw: string): RunEvent[] {
+  const decoded: unknown = JSON.parse(raw);
+  const events = Array.isArray(decoded) ? decoded : [decoded];
+  for (const event of events) {
+    if (typeof event !== "object" || event === null || Array.isArray(event)) throw new Error("not an event object");
+  }
+  return events as RunEvent[];
 }
 
 /** Compares two stream ids ("ms-seq"). */

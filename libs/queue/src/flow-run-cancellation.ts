@@ -35,13 +35,22 @@ export class FlowRunCancellation {
    * Calls `onCancel` with each run id announced from now on, on a connection of its own
    * (a subscribed connection can do nothing else). Resolves once subscribed.
    */
-  async subscribe(onCancel: (flowRunId: string) => void): Promise<{ close(): Promise<void> }> {
+  async subscribe(
+    onCancel: (flowRunId: string) => void,
+    /** Called when the subscription reconnects: announcements made meanwhile were missed. */
+    onReconnect?: () => void,
+  ): Promise<{ close(): Promise<void> }> {
     const subscriber = this.redis.duplicate({ maxRetriesPerRequest: null });
     const channel = this.keys.cancelChannel;
     subscriber.on("message", (from: string, message: string) => {
       if (from === channel) onCancel(message);
     });
     subscriber.on("error", () => {}); // ioredis reconnects and resubscribes by itself
+    let connectedOnce = false;
+    subscriber.on("ready", () => {
+      if (connectedOnce) onReconnect?.();
+      connectedOnce = true;
+    });
     await subscriber.subscribe(channel);
     return {
       close: async () => {

@@ -1,4 +1,5 @@
 /** The job a worker receives for a flow run, built from the run's row and its deployment. */
+import { type CollisionStrategy, DEFAULT_COLLISION_STRATEGY } from "@sluice/core";
 import type { FlowRunJob } from "./flow-run-queue.js";
 
 /** The fields of a flow-run row a job needs (a @sluice/db FlowRun fits). */
@@ -19,6 +20,10 @@ export interface FlowRunRowLike {
 export interface RunSource {
   flowName: string;
   entrypoint: string | null;
+  /** At most this many runs of the deployment at once (null or absent: no limit). */
+  concurrencyLimit?: number | null;
+  /** What a run finding every slot taken does (default ENQUEUE). */
+  collisionStrategy?: CollisionStrategy | null;
 }
 
 export const DEFAULT_JOB_WORK_POOL = "default-agent-pool";
@@ -36,5 +41,13 @@ export function flowRunJobOf(run: FlowRunRowLike, source: RunSource, now: Date =
     workPoolName: run.workPoolName ?? DEFAULT_JOB_WORK_POOL,
     workQueueName: run.workQueueName,
     runCount: run.runCount ?? 0,
+    ...(source.concurrencyLimit != null && run.deploymentId !== null
+      ? {
+          deploymentConcurrency: {
+            limit: source.concurrencyLimit,
+            collisionStrategy: source.collisionStrategy ?? DEFAULT_COLLISION_STRATEGY,
+          },
+        }
+      : {}),
   };
 }

@@ -3,6 +3,8 @@
  * whose id is the flow run id, so enqueueing the same run twice is harmless; the job carries
  * everything a worker needs to run it, so workers never read Postgres.
  */
+import type { CollisionStrategy } from "@sluice/core";
+import { withProducerSpan } from "@sluice/telemetry";
 import { Queue, type QueueOptions } from "bullmq";
 import type { Redis } from "ioredis";
 
@@ -21,6 +23,17 @@ export interface FlowRunJob {
   workQueueName: string | null;
   /** Attempts the run already had (a retried run goes on counting). */
   runCount?: number;
+  /** The deployment's concurrency limit, when it has one (as it was when the run was enqueued). */
+  deploymentConcurrency?: DeploymentConcurrency | null;
+  /** Set once the run was recorded AwaitingConcurrencySlot (it is not recorded again each time it waits). */
+  awaitingSlot?: boolean;
+  /** W3C trace context of the enqueueing span (tracing on): the worker's spans join that trace. */
+  traceContext?: Record<string, string>;
+}
+
+export interface DeploymentConcurrency {
+  limit: number;
+  collisionStrategy: CollisionStrategy;
 }
 
 export const FLOW_RUN_JOB_NAME = "flow-run";
@@ -54,14 +67,17 @@ export class FlowRunQueues {
 
   async enqueue(job: FlowRunJob, now = Date.now()): Promise<void> {
     const delay = Math.max(0, Date.parse(job.scheduledTime) - now);
-    await this.queue(job.workPoolName).add(FLOW_RUN_JOB_NAME, job, {
-      jobId: job.flowRunId,
-      delay,
-      // Retries are the engine's business (flow retries, crash recovery); BullMQ delivers once.
-      attempts: 1,
-      removeOnComplete: { age: 3600, count: 10_000 },
-      removeOnFail: { age: 24 * 3600 },
-    });
+    const queue = this.queue(job.workPoolName);
+    await withProducerSpan(queue.name, job.flowRunId, (traceContext) =>
+      queue.add(FLOW_RUN_JOB_NAME, traceContext ? { ...job, traceContext } : job, {
+        jobId: job.flowRunId,
+        delay,
+        // Retries are the engine's business (flow retries, crash recovery); BullMQ delivers once.
+        attempts: 1,
+        removeOnComplete: { age: 3600, count: 10_000 },
+        removeOnFail: { age: 24 * 3600 },
+      }),
+    );
   }
 
   /** Whether the run's job is still in Redis (waiting, delayed or active), for the reconciler. */

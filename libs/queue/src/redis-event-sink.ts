@@ -1,15 +1,21 @@
 /**
- * EventSink on the Redis event stream. `emit` never waits: with ioredis auto-pipelining, events
- * emitted in the same tick go out in one round trip. Failed writes are retried on `flush()`, so a
- * short Redis outage delays events but does not lose them.
+ * EventSink on the Redis event stream. `emit` never waits: the events emitted until the event
+ * loop turns (a whole `.map()` worth of state changes, often) go out as one stream entry, in one
+ * round trip. Failed writes are retried on `flush()`, so a short Redis outage delays events but
+ * does not lose them.
  */
 import type { EventSink, RunEvent } from "@sluice/core";
 import type { Redis } from "ioredis";
-import { compareStreamIds, EVENT_FIELD, encodeEvent } from "./event-stream.js";
+import { compareStreamIds, EVENT_FIELD, encodeEvents } from "./event-stream.js";
+
+/** Events per stream entry at most: keeps entries, and the recorder's batches, bounded. */
+const MAX_EVENTS_PER_ENTRY = 200;
 
 export class RedisEventSink implements EventSink {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly failed: string[] = [];
+  private buffer: RunEvent[] = [];
+  private scheduled: NodeJS.Immediate | null = null;
   /** Stream id of the newest event written, to wait for the recorder to reach it. */
   lastId: string | null = null;
 
@@ -19,7 +25,18 @@ export class RedisEventSink implements EventSink {
   ) {}
 
   emit(event: RunEvent): void {
-    this.write(encodeEvent(event));
+    this.buffer.push(event);
+    if (this.buffer.length >= MAX_EVENTS_PER_ENTRY) this.writeBuffer();
+    else this.scheduled ??= setImmediate(() => this.writeBuffer());
+  }
+
+  private writeBuffer(): void {
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = null;
+    if (this.buffer.length === 0) return;
+    const events = this.buffer;
+    this.buffer = [];
+    this.write(encodeEvents(events));
   }
 
   private write(payload: string): void {
@@ -36,6 +53,7 @@ export class RedisEventSink implements EventSink {
   }
 
   async flush({ attempts = 20, retryDelayMs = 250 } = {}): Promise<void> {
+    this.writeBuffer();
     for (let attempt = 0; ; attempt++) {
       while (this.inFlight.size > 0) await Promise.all(this.inFlight);
       if (this.failed.length === 0) return;

@@ -50,4 +50,33 @@ describe("Redis leases", () => {
     controller.abort(new Error("cancelled"));
     await expect(waiting).rejects.toThrow("cancelled");
   });
+
+  it("tryAcquire does not wait: a holder that gets no slot is noted as a waiter, oldest first", async () => {
+    const first = await store.tryAcquire("deployment:d", 1, "run-1", { ttlMs: 10_000, waiter: "w-1" });
+    expect(first.lease).not.toBeNull();
+    const second = await store.tryAcquire("deployment:d", 1, "run-2", { ttlMs: 10_000, waiter: "w-2" });
+    expect(second.lease).toBeNull();
+    // Until the first lease would expire: the fallback of a waiter nobody wakes.
+    expect(second.retryInMs).toBeGreaterThan(9_000);
+    expect(second.retryInMs).toBeLessThanOrEqual(10_000);
+    await store.tryAcquire("deployment:d", 1, "run-3", { ttlMs: 10_000, waiter: "w-3" });
+    await store.tryAcquire("deployment:d", 1, "run-2", { ttlMs: 10_000, waiter: "w-2" }); // keeps its place
+    // The holder itself takes its slot again (a run redelivered after its worker crashed).
+    expect((await store.tryAcquire("deployment:d", 1, "run-1", { ttlMs: 10_000 })).lease).not.toBeNull();
+    expect(await store.hasFreeSlot("deployment:d", 1)).toBe(false);
+
+    expect(await store.nextWaiter("deployment:d")).toBe("w-2");
+
+    // Releasing takes the longest waiter off the list to wake its job (these name no job: passed over).
+    await first.lease?.release();
+    expect(await store.hasFreeSlot("deployment:d", 1)).toBe(true);
+    expect(await store.nextWaiter("deployment:d")).toBeNull();
+    expect((await store.tryAcquire("deployment:d", 1, "run-3", { ttlMs: 10_000, waiter: "w-3" })).lease).not.toBeNull();
+    // A waiter that takes a slot is no longer waiting.
+    expect((await store.tryAcquire("deployment:d", 1, "run-4", { ttlMs: 10_000, waiter: "w-4" })).lease).toBeNull();
+    expect((await store.tryAcquire("deployment:d", 2, "run-4", { ttlMs: 10_000, waiter: "w-4" })).lease).not.toBeNull();
+    expect(await store.nextWaiter("deployment:d")).toBeNull();
+    expect(await store.releaseHolder("deployment:d", "run-3")).toBe(true);
+    expect(await store.releaseHolder("deployment:d", "run-3")).toBe(false);
+  });
 });

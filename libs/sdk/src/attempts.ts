@@ -12,6 +12,7 @@ import {
   sleep,
   TaskTimeoutError,
 } from "@sluice/core";
+import { withAttemptSpan } from "@sluice/telemetry";
 import type { RunLogger } from "./run-logger.js";
 import { type RunStates, resultStateData } from "./run-states.js";
 
@@ -60,7 +61,7 @@ export async function runAttempts<T>(loop: AttemptLoop<T>): Promise<T> {
     states.set({ name: retryNumber === 0 ? "Running" : "Retrying" });
     const started = performance.now();
     try {
-      const result = await runOnce(loop);
+      const result = await withAttemptSpan(states.runCount, () => runOnce(loop));
       await loop.onSuccess?.(result);
       states.set({ name: "Completed", data: resultStateData(result) });
       logger.info(`Finished in state Completed() after ${formatSeconds(started)}`);
@@ -100,10 +101,17 @@ export async function runAttempts<T>(loop: AttemptLoop<T>): Promise<T> {
  * abandons the body at once; a cancellation gives it `cancelGraceMs` to stop by itself first.
  */
 async function runOnce<T>(loop: AttemptLoop<T>): Promise<T> {
+  const { timeoutSeconds } = loop.options;
+  const parent = loop.parentSignal;
+  if (timeoutSeconds === undefined && parent && (loop.cancelGraceMs ?? 0) <= 0) {
+    // Only the parent can stop this attempt, at once: its signal serves as the attempt's (no
+    // controller and listener per task run, which a large `.map()` would pay thousands of times).
+    if (parent.aborted) throw parent.reason ?? new CancelledError();
+    return raceAbort(loop.body(parent), parent);
+  }
   const controller = new AbortController();
   // The runs inside this one (a flow's task runs) each listen to it: many listeners are expected.
   setMaxListeners(0, controller.signal);
-  const { timeoutSeconds } = loop.options;
   const graceMs = loop.cancelGraceMs ?? 0;
   const cleanups: (() => void)[] = [];
   const aborted = new Promise<never>((_, reject) => {
@@ -135,8 +143,7 @@ async function runOnce<T>(loop: AttemptLoop<T>): Promise<T> {
     );
     cleanups.push(() => clearTimeout(timer));
   }
-  if (loop.parentSignal) {
-    const parent = loop.parentSignal;
+  if (parent) {
     if (parent.aborted) throw parent.reason ?? new CancelledError();
     const onAbort = () => controller.abort(parent.reason ?? new CancelledError());
     parent.addEventListener("abort", onAbort, { once: true });
@@ -147,6 +154,15 @@ async function runOnce<T>(loop: AttemptLoop<T>): Promise<T> {
   } finally {
     for (const cleanup of cleanups) cleanup();
   }
+}
+
+/** The body's outcome, or the signal's reason as soon as it aborts (the body is abandoned). */
+function raceAbort<T>(body: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new CancelledError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    body.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 function formatSeconds(startedMs: number): string {

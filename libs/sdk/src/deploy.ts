@@ -3,7 +3,14 @@
  * The SDK describes the deployment; whoever hosts the deploy script (`sluice deploy FILE`) sends it
  * to the API, with the flow's entrypoint resolved relative to the flows directory.
  */
-import { ConfigurationError, type Duration, parseDuration } from "@sluice/core";
+import {
+  COLLISION_STRATEGIES,
+  type CollisionStrategy,
+  ConfigurationError,
+  type Duration,
+  InvalidInputError,
+  parseDuration,
+} from "@sluice/core";
 import { z } from "zod";
 import type { Flow } from "./flow.js";
 
@@ -37,7 +44,13 @@ export interface DeployOptions {
   tags?: string[];
   description?: string;
   paused?: boolean;
+  /** At most this many runs of the deployment at once, across every worker. */
   concurrencyLimit?: number;
+  /**
+   * What a run finding all `concurrencyLimit` slots taken does: "ENQUEUE" (the default) waits
+   * AwaitingConcurrencySlot for a slot, "CANCEL_NEW" ends Cancelled.
+   */
+  collisionStrategy?: CollisionStrategy;
 }
 
 export interface DeploymentSpec {
@@ -53,6 +66,8 @@ export interface DeploymentSpec {
   description: string | null;
   paused: boolean;
   concurrencyLimit: number | null;
+  /** Null when not given (ENQUEUE applies). */
+  collisionStrategy: CollisionStrategy | null;
 }
 
 export interface DeployTarget {
@@ -71,6 +86,15 @@ export async function deployFlow(flow: Flow<unknown, unknown>, options: DeployOp
   if (!target) {
     throw new ConfigurationError("Deployments are registered by `npx sluice deploy FILE` (it knows where the API is)");
   }
+  const { concurrencyLimit, collisionStrategy } = options;
+  if (concurrencyLimit !== undefined && (!Number.isInteger(concurrencyLimit) || concurrencyLimit < 1)) {
+    throw new InvalidInputError(`concurrencyLimit must be a positive integer, got ${concurrencyLimit}`);
+  }
+  if (collisionStrategy !== undefined && !COLLISION_STRATEGIES.includes(collisionStrategy)) {
+    throw new InvalidInputError(
+      `collisionStrategy must be one of ${COLLISION_STRATEGIES.join(", ")}, got '${String(collisionStrategy)}'`,
+    );
+  }
   const schema = flow.options.parameters;
   const spec: DeploymentSpec = {
     flowName: flow.flowName,
@@ -85,7 +109,8 @@ export async function deployFlow(flow: Flow<unknown, unknown>, options: DeployOp
     tags: options.tags ?? [],
     description: options.description ?? flow.options.description ?? null,
     paused: options.paused ?? false,
-    concurrencyLimit: options.concurrencyLimit ?? null,
+    concurrencyLimit: concurrencyLimit ?? null,
+    collisionStrategy: collisionStrategy ?? null,
   };
   return target.deploy(flow, spec);
 }

@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
 import { CancelledError, type FieldIssue, generateRunName, ParameterValidationError } from "@sluice/core";
+import { currentTraceId } from "@sluice/telemetry";
 import type { z } from "zod";
 import { type RetryOptions, runAttempts } from "./attempts.js";
 import { callerFile } from "./caller-file.js";
@@ -11,6 +12,7 @@ import { currentEngine } from "./engine.js";
 
 import { installPrintCapture } from "./print-capture.js";
 import { createRunLogger } from "./run-logger.js";
+import { traceFlowRun } from "./run-spans.js";
 import { RunStates } from "./run-states.js";
 import { createTaskRunRecord } from "./task-run-record.js";
 
@@ -89,7 +91,9 @@ export function flow<
     }
     return parsed.data as Record<string, unknown>;
   };
-  const execute = async (parameters: unknown, existing?: ExistingFlowRun): Promise<Result> => {
+  const execute = (parameters: unknown, existing?: ExistingFlowRun): Promise<Result> =>
+    traceFlowRun(options.name, existing, () => executeInSpan(parameters, existing));
+  const executeInSpan = async (parameters: unknown, existing?: ExistingFlowRun): Promise<Result> => {
     const engine = currentEngine();
     installPrintCapture();
     const validParameters = validateParameters(parameters);
@@ -123,9 +127,10 @@ export function flow<
         expectedStartTime: existing?.expectedStartTime ?? now,
         workPoolName: existing?.workPoolName ?? null,
         workQueueName: existing?.workQueueName ?? null,
+        traceId: currentTraceId(),
       },
     });
-    const states = new RunStates(engine.events, "flow_run", flowRunId);
+    const states = new RunStates(engine.events, "flow_run", flowRunId, options.name);
     states.runCount = existing?.runCount ?? 0;
     const crash = existing?.recoveringCrash;
     if (crash) {

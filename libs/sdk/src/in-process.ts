@@ -8,14 +8,15 @@ import type {
   TaskDispatcher,
   TaskRunRequest,
 } from "@sluice/core";
-import { CancelledError } from "@sluice/core";
+import { CancelledError, Semaphore } from "@sluice/core";
 
 /** Runs submitted task runs in this process, at most `concurrency` at once. */
 export class InProcessTaskDispatcher implements TaskDispatcher {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly slots: Semaphore;
 
-  constructor(readonly concurrency = 32) {}
+  constructor(readonly concurrency = 32) {
+    this.slots = new Semaphore(concurrency);
+  }
 
   private readonly detached = new Set<Promise<unknown>>();
 
@@ -34,15 +35,8 @@ export class InProcessTaskDispatcher implements TaskDispatcher {
     while (this.detached.size > 0) await Promise.all(this.detached);
   }
 
-  private async runBounded<T>(run: () => Promise<T>): Promise<T> {
-    if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.running++;
-    try {
-      return await run();
-    } finally {
-      this.running--;
-      this.waiting.shift()?.();
-    }
+  private runBounded<T>(run: () => Promise<T>): Promise<T> {
+    return this.slots.run(run);
   }
 }
 

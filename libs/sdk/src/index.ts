@@ -1,5 +1,12 @@
 export { exponentialBackoff, parseDuration, type StateName, type StateType } from "@sluice/core";
 export type { RetryOptions } from "./attempts.js";
+export {
+  DEFAULT_LEASE_TTL_MS,
+  rateLimitKey,
+  type SlotAcquirer,
+  type SlotRequest,
+  slotLimitsOf,
+} from "./concurrency-slots.js";
 export { currentSignal, getRunContext, type RunContext, useDatabase } from "./context.js";
 export {
   configureDeployTarget,
@@ -21,6 +28,7 @@ export { loadTask, runTaskRunRequest } from "./remote-task-run.js";
 export type { RunLogger } from "./run-logger.js";
 export {
   isTask,
+  type QueuedRunOptions,
   type Task,
   type TaskCacheContext,
   type TaskOptions,

@@ -11,13 +11,15 @@ import { type RunContext, runContextStorage } from "./context.js";
 import type { Engine } from "./engine.js";
 import { installPrintCapture } from "./print-capture.js";
 import { createRunLogger } from "./run-logger.js";
-import { isTask, type Task } from "./task.js";
+import { isTask, type QueuedRunOptions, type Task } from "./task.js";
 
 export async function runTaskRunRequest(
   engine: Engine,
   task: Task<unknown[], unknown>,
   request: TaskRunRequest,
   signal: AbortSignal,
+  /** How the worker records it and takes its concurrency slots (default: as an inline run). */
+  queued?: QueuedRunOptions,
 ): Promise<unknown> {
   installPrintCapture();
   const flowRun = request.flowRun;
@@ -36,7 +38,7 @@ export async function runTaskRunRequest(
     logPrints: request.logPrints,
     taskCounters: new Map(),
   };
-  return runContextStorage.run(context, () => task.runRequest(request));
+  return runContextStorage.run(context, () => task.runRequest(request, queued));
 }
 
 /** The task named `taskName` among the exports of `modulePath` (relative to `baseDir`). */

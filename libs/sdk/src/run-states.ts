@@ -2,12 +2,14 @@
 import { randomUUID } from "node:crypto";
 import {
   type EventSink,
+  isTerminal,
   MonotonicClock,
   type RunKind,
   type StateName,
   type StateType,
   stateTypeOf,
 } from "@sluice/core";
+import { recordRunFinished, recordStateOnSpan, runSpanOf, type Span } from "@sluice/telemetry";
 
 export interface StateChange {
   name: StateName;
@@ -22,17 +24,34 @@ export class RunStates {
   private readonly clock = new MonotonicClock();
   runCount = 0;
   current: { type: StateType; name: StateName } | null = null;
+  /** The run's span (tracing on): each state is an event on it. */
+  private readonly span: Span | undefined;
+  /** When the first attempt started (performance.now()), for the duration metrics. */
+  private startedAt: number | undefined;
 
+  /** `name`: the flow's or task's name, for the metrics. Created inside the run's span (see run-spans.ts). */
   constructor(
     private readonly events: EventSink,
     readonly runKind: RunKind,
     readonly runId: string,
-  ) {}
+    private readonly name = "",
+  ) {
+    this.span = runSpanOf(runKind);
+    this.span?.setAttribute(runKind === "flow_run" ? "sluice.flow_run.id" : "sluice.task_run.id", runId);
+  }
 
   /** Emits the transition and returns its timestamp. Running/Retrying start a new attempt. */
   set(change: StateChange): string {
-    if (change.name === "Running" || change.name === "Retrying") this.runCount += 1;
+    if (change.name === "Running" || change.name === "Retrying") {
+      this.runCount += 1;
+      this.startedAt ??= performance.now();
+    }
     const type = stateTypeOf(change.name);
+    if (this.span) recordStateOnSpan(this.span, change.name, type, change.message);
+    if (isTerminal(type)) {
+      const seconds = this.startedAt === undefined ? undefined : (performance.now() - this.startedAt) / 1000;
+      recordRunFinished(this.runKind, this.name, change.name, seconds);
+    }
     const timestamp = this.clock.nextIso();
     this.current = { type, name: change.name };
     this.events.emit({

@@ -23,9 +23,14 @@ export interface NewTaskRun {
   /** Given by a submitter that named the run before another process runs it. */
   id?: string;
   dynamicKey?: number;
+  /**
+   * The run's creation and first states were emitted already (a queued run picked again after it
+   * waited for a concurrency slot off the worker): they are not emitted twice.
+   */
+  recorded?: boolean;
 }
 
-/** Emits the task run's creation and its Pending state; `parent` is the calling run's context, if any. */
+/** Emits the task run's creation and its Pending state (unless `recorded`); `parent` is the calling run's context, if any. */
 export function createTaskRunRecord(
   parent: RunContext | undefined,
   run: NewTaskRun,
@@ -36,25 +41,27 @@ export function createTaskRunRecord(
   const id = run.id ?? randomUUID();
   const name = `${run.name}-${dynamicKey}`;
   const now = new Date().toISOString();
-  engine.events.emit({
-    kind: "task_run_created",
-    id: randomUUID(),
-    timestamp: now,
-    taskRun: {
-      id,
-      name,
-      flowRunId: parent?.flowRun?.id ?? null,
-      taskKey: run.taskKey,
-      dynamicKey: String(dynamicKey),
-      cacheKey: run.cacheKey ?? null,
-      cacheExpiration: run.cacheExpiration ?? null,
-      tags: run.tags ?? [],
-      taskInputs: summariseInputs(run.inputs),
-      expectedStartTime: now,
-    },
-  });
-  const states = new RunStates(engine.events, "task_run", id);
-  states.set({ name: "Pending" });
+  if (!run.recorded) {
+    engine.events.emit({
+      kind: "task_run_created",
+      id: randomUUID(),
+      timestamp: now,
+      taskRun: {
+        id,
+        name,
+        flowRunId: parent?.flowRun?.id ?? null,
+        taskKey: run.taskKey,
+        dynamicKey: String(dynamicKey),
+        cacheKey: run.cacheKey ?? null,
+        cacheExpiration: run.cacheExpiration ?? null,
+        tags: run.tags ?? [],
+        taskInputs: summariseInputs(run.inputs),
+        expectedStartTime: now,
+      },
+    });
+  }
+  const states = new RunStates(engine.events, "task_run", id, run.taskKey);
+  if (!run.recorded) states.set({ name: "Pending" });
   const logger = createRunLogger({
     engine,
     flowRunId: parent?.flowRun?.id ?? null,

@@ -3,11 +3,12 @@ import { randomUUID } from "node:crypto";
 import { type Duration, hashTaskInputs, parseDuration, type TaskRunRequest } from "@sluice/core";
 import { type RetryOptions, runAttempts } from "./attempts.js";
 import { callerFile } from "./caller-file.js";
-import { acquireSlots, releaseSlots } from "./concurrency-slots.js";
+import { acquireSlots, releaseSlots, type SlotAcquirer } from "./concurrency-slots.js";
 import { currentRunContext, type RunContext, runContextStorage } from "./context.js";
 import { currentEngine } from "./engine.js";
 import { MappedFutures, TaskRunFuture, type TaskRunObserver } from "./futures.js";
 import { installPrintCapture } from "./print-capture.js";
+import { traceTaskRun } from "./run-spans.js";
 import { createTaskRunRecord, nextDynamicKey } from "./task-run-record.js";
 
 export interface TaskCacheContext {
@@ -48,10 +49,22 @@ export interface Task<Args extends unknown[], Result> {
   /** The file that defines the task, for workers to load it. */
   readonly definedIn: string | null;
   /** Runs a request submitted elsewhere, inside a run context (see `runTaskRunRequest`). */
-  runRequest(request: TaskRunRequest): Promise<Result>;
+  runRequest(request: TaskRunRequest, options?: QueuedRunOptions): Promise<Result>;
 }
 
-interface NamedRun {
+/** How a worker runs a queued task run (see `runTaskRunRequest`). */
+export interface QueuedRunOptions {
+  /** The run's creation and first states were recorded already, by an earlier pick of its job. */
+  recorded?: boolean;
+  /**
+   * Takes the run's concurrency slots instead of waiting for them here: e.g. by giving the run's
+   * job back until a slot frees (it throws then, and the run ends here without running). The
+   * leases it returns are released when the run ends.
+   */
+  acquireSlots?: SlotAcquirer;
+}
+
+interface NamedRun extends QueuedRunOptions {
   id: string;
   dynamicKey: number;
 }
@@ -82,7 +95,9 @@ export function task<Args extends unknown[], Result>(
   const definedIn = callerFile();
 
   /** `named`: the id and index a submitter gave the run (another process may be the one running it). */
-  const runTask = async (args: Args, observer?: TaskRunObserver, named?: NamedRun): Promise<Result> => {
+  const runTask = (args: Args, observer?: TaskRunObserver, named?: NamedRun): Promise<Result> =>
+    traceTaskRun(options.name, () => runTaskInSpan(args, observer, named));
+  const runTaskInSpan = async (args: Args, observer?: TaskRunObserver, named?: NamedRun): Promise<Result> => {
     const parent = currentRunContext();
     if (!parent) return fn(...args);
     installPrintCapture();
@@ -98,6 +113,7 @@ export function task<Args extends unknown[], Result>(
       cacheExpiration: expirationMs === null ? null : new Date(Date.now() + expirationMs).toISOString(),
       id: named?.id,
       dynamicKey: named?.dynamicKey,
+      recorded: named?.recorded,
     });
     observer?.(record);
     const { states, logger } = record;
@@ -111,9 +127,9 @@ export function task<Args extends unknown[], Result>(
       }
     }
 
-    let slots: Awaited<ReturnType<typeof acquireSlots>>;
+    let slots: Awaited<ReturnType<SlotAcquirer>>;
     try {
-      slots = await acquireSlots(engine, {
+      slots = await (named?.acquireSlots ?? acquireSlots)(engine, {
         taskKey,
         taskRunId: record.id,
         tags: options.tags ?? [],
@@ -210,8 +226,8 @@ export function task<Args extends unknown[], Result>(
     submit,
     delay,
     map,
-    runRequest: (request: TaskRunRequest) =>
-      runTask(request.args as Args, undefined, { id: request.taskRunId, dynamicKey: request.dynamicKey }),
+    runRequest: (request: TaskRunRequest, queued?: QueuedRunOptions) =>
+      runTask(request.args as Args, undefined, { ...queued, id: request.taskRunId, dynamicKey: request.dynamicKey }),
   });
 }
 

@@ -1,1 +1,5 @@
 export * from "./logger.js";
+export * from "./metrics.js";
+export * from "./run-metrics.js";
+export * from "./start.js";
+export * from "./tracing.js";

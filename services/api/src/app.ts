@@ -15,7 +15,9 @@ import type { ApiContext, ZodApp } from "./context.js";
 import { installBearerAuth } from "./http/auth.js";
 import { installErrorHandling } from "./http/errors.js";
 import { installJsonBodyParser } from "./http/json-body.js";
+import { installTelemetry } from "./http/telemetry.js";
 import { zodValidatorCompiler } from "./http/validation.js";
+import { redisLeaseHolders } from "./lease-holders.js";
 import { ParameterValidator } from "./parameters.js";
 import { concurrencyLimitRoutes } from "./routes/concurrency-limits.js";
 import { deploymentRoutes } from "./routes/deployments.js";
@@ -27,6 +29,7 @@ import { taskRunRoutes } from "./routes/task-runs.js";
 import { workPoolRoutes } from "./routes/work-pools.js";
 import { FlowRunDispatcher } from "./run-queue.js";
 import { TagLimitMirror } from "./tag-limits.js";
+import { WorkQueueLimitMirror } from "./work-queue-limits.js";
 
 export interface ApiOptions {
   /** The database: a Postgres `Database` from @sluice/db, or anything else with a drizzle handle (`db`). */
@@ -60,6 +63,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   installJsonBodyParser(app, bodyLimit);
   installErrorHandling(app);
   if (options.apiKey) installBearerAuth(app, options.apiKey);
+  installTelemetry(app, { db: options.db.db, redis: options.redis, prefix: options.prefix, logger: options.logger });
   app.addHook("onResponse", async (request, reply) => {
     request.log.debug(
       { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
@@ -77,10 +81,20 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     ),
     parameters: new ParameterValidator(),
     tagLimits: new TagLimitMirror(options.redis, redisKeys(options.prefix)),
+    leaseHolders: redisLeaseHolders(options.redis, redisKeys(options.prefix)),
+    workQueueLimits: new WorkQueueLimitMirror(options.redis, redisKeys(options.prefix)),
     now: options.now ?? (() => new Date()),
   };
   app.addHook("onClose", async () => {
     await queues.close();
+  });
+  // Pool and work queue limits hold even if Redis lost them (they are recorded in Postgres).
+  app.addHook("onReady", async () => {
+    try {
+      await ctx.workQueueLimits.syncAll(ctx.db, ctx.dispatcher);
+    } catch (error) {
+      options.logger.error({ err: error }, "could not copy the work pools' concurrency settings into Redis");
+    }
   });
 
   void app.register(fastifySwagger, {

@@ -8,15 +8,20 @@ import type {
   RawServerDefault,
 } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import type { LeaseHolders } from "./lease-holders.js";
 import type { ParameterValidator } from "./parameters.js";
 import type { FlowRunDispatcher } from "./run-queue.js";
 import type { TagLimitMirror } from "./tag-limits.js";
+import type { WorkQueueLimitMirror } from "./work-queue-limits.js";
 
 export interface ApiContext {
   db: AnySluiceDb;
   dispatcher: FlowRunDispatcher;
   parameters: ParameterValidator;
   tagLimits: TagLimitMirror;
+  /** The holders of concurrency slots by limit key (deployment limits). */
+  leaseHolders: LeaseHolders;
+  workQueueLimits: WorkQueueLimitMirror;
   now(): Date;
 }
 

@@ -2,6 +2,7 @@
  * Rows → Prefect's response shapes (snake_case, ISO timestamps in UTC, every field Prefect's
  * clients read, with Prefect's defaults for the ones Sluice does not model).
  */
+import { deploymentLimitKey } from "@sluice/core";
 import type {
   ConcurrencyLimit,
   DeploymentSchedule,
@@ -145,6 +146,8 @@ export function flowRunOut(run: FlowRun, now: Date = new Date()) {
     work_pool_name: run.workPoolName,
     state: flowRunStateOut(run),
     job_variables: {},
+    /** Sluice: the OpenTelemetry trace of the run (null when not traced). */
+    trace_id: run.traceId,
   };
 }
 
@@ -202,7 +205,12 @@ function scheduleOut(schedule: DeploymentSchedule) {
   };
 }
 
-export function deploymentOut(deployment: DeploymentWithSchedules) {
+/**
+ * A deployment as Prefect returns it. A deployment with a concurrency limit shows it as Prefect's
+ * `global_concurrency_limit` (named `deployment:<id>`, like Prefect's), with the slots in use.
+ */
+export function deploymentOut(deployment: DeploymentWithSchedules, activeSlots = 0) {
+  const limit = deployment.concurrencyLimit;
   return {
     id: deployment.id,
     created: iso(deployment.created),
@@ -215,9 +223,21 @@ export function deploymentOut(deployment: DeploymentWithSchedules) {
     paused: deployment.paused,
     status: "READY",
     schedules: deployment.schedules.map(scheduleOut),
-    concurrency_limit: deployment.concurrencyLimit,
-    global_concurrency_limit: null,
-    concurrency_options: null,
+    concurrency_limit: limit,
+    global_concurrency_limit:
+      limit === null
+        ? null
+        : {
+            id: deployment.id,
+            created: iso(deployment.created),
+            updated: iso(deployment.updated),
+            active: true,
+            name: deploymentLimitKey(deployment.id),
+            limit,
+            active_slots: activeSlots,
+            slot_decay_per_second: 0,
+          },
+    concurrency_options: deployment.collisionStrategy ? { collision_strategy: deployment.collisionStrategy } : null,
     job_variables: deployment.jobVariables,
     parameters: deployment.parameters,
     tags: deployment.tags,

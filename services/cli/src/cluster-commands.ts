@@ -8,7 +8,6 @@ import {
   concurrencyLimitLsCommand,
   concurrencyLimitResetCommand,
 } from "./commands/concurrency-limit.js";
-import { deployCommand } from "./commands/deploy.js";
 import {
   deploymentInspectCommand,
   deploymentLsCommand,
@@ -16,8 +15,12 @@ import {
   deploymentRunCommand,
 } from "./commands/deployment.js";
 import { flowRunCancelCommand, flowRunRetryCommand } from "./commands/flow-run-control.js";
-import { workPoolCreateCommand, workPoolInspectCommand, workPoolLsCommand } from "./commands/work-pool.js";
-import { workerStartCommand } from "./commands/worker.js";
+import {
+  workPoolConcurrencyLimitCommand,
+  workPoolCreateCommand,
+  workPoolInspectCommand,
+  workPoolLsCommand,
+} from "./commands/work-pool.js";
 import type { CliConfig } from "./config.js";
 
 export interface CommandContext {
@@ -63,14 +66,20 @@ export function registerClusterCommands(
     .option("--task-limit <n>", "most submitted task runs at once in this worker", "20")
     .option("--flows <dir>", "directory deployment entrypoints are relative to", "examples/flows")
     .option("--name <name>", "worker name (default: host-pid)")
-    .action((options) => run(() => workerStartCommand(options, config, logger)));
+    .option("--metrics-port <port>", "serve Prometheus metrics at http://HOST:PORT/metrics")
+    // Loaded on use, like the server: a worker process carries only what it runs.
+    .action((options) =>
+      run(async () => (await import("./commands/worker.js")).workerStartCommand(options, config, logger)),
+    );
 
   program
     .command("deploy")
     .description("run a deploy script: its flow.deploy(...) calls register deployments")
     .argument("<file>", "deploy script, e.g. examples/flows/deploy.ts")
     .option("--flows-dir <dir>", "directory entrypoints are relative to (default: the script's directory)")
-    .action((file: string, options: { flowsDir?: string }) => run(() => deployCommand(file, options, config)));
+    .action((file: string, options: { flowsDir?: string }) =>
+      run(async () => (await import("./commands/deploy.js")).deployCommand(file, options, config)),
+    );
 
   const deployment = program.command("deployment").description("deployments: run, list, inspect, pause, resume");
   deployment
@@ -127,12 +136,30 @@ export function registerClusterCommands(
     .argument("<tag>")
     .action((tag: string) => run(() => concurrencyLimitDeleteCommand(tag, config)));
 
-  const workPool = program.command("work-pool").description("work pools: create, list, inspect");
+  const workPool = program.command("work-pool").description("work pools: create, list, inspect, concurrency limit");
   workPool
     .command("create")
     .argument("<name>")
-    .option("--limit <n>", "most flow runs at once across the pool")
+    .option("--concurrency-limit <n>", "most flow runs at once across the pool's workers")
+    .option("--limit <n>", "same as --concurrency-limit")
     .action((name: string, options) => run(() => workPoolCreateCommand(name, options, config)));
+  workPool
+    .command("set-concurrency-limit")
+    .description("most flow runs at once across the pool's workers (or of one of its work queues)")
+    .argument("<name>")
+    .argument("<limit>")
+    .option("--queue <queue>", "limit this work queue of the pool instead")
+    .action((name: string, limit: string, options: { queue?: string }) =>
+      run(() => workPoolConcurrencyLimitCommand(name, limit, options, config)),
+    );
+  workPool
+    .command("clear-concurrency-limit")
+    .description("no limit on flow runs at once across the pool (or of one of its work queues)")
+    .argument("<name>")
+    .option("--queue <queue>", "clear this work queue's limit instead")
+    .action((name: string, options: { queue?: string }) =>
+      run(() => workPoolConcurrencyLimitCommand(name, null, options, config)),
+    );
   workPool
     .command("ls")
     .option("--json", "print JSON")

@@ -2,7 +2,7 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { SluiceClient } from "@sluice/client";
-import { ConfigurationError } from "@sluice/core";
+import { ConfigurationError, DEFAULT_INLINE_PAYLOAD_BYTES } from "@sluice/core";
 import { z } from "zod";
 
 const EnvSchema = z.object({
@@ -21,6 +21,14 @@ const EnvSchema = z.object({
   SLUICE_PORT: z.coerce.number().int().min(0).max(65535).default(4200),
   /** Workers: how long a cancelled flow body may take to stop before it is abandoned. */
   SLUICE_CANCEL_GRACE_SECONDS: z.coerce.number().min(0).default(10),
+  /**
+   * Workers: the lock a worker holds on each run it runs, renewed at half this. A worker that died
+   * is found within about 1.5× this; a flow whose code blocks the event loop longer than half of it
+   * loses its run (so not too short: BullMQ's default is 30 s).
+   */
+  SLUICE_WORKER_LOCK_SECONDS: z.coerce.number().min(2).default(30),
+  /** Workers: task-run arguments and results with more JSON than this go through the result store (Postgres). */
+  SLUICE_INLINE_PAYLOAD_BYTES: z.coerce.number().int().min(0).default(DEFAULT_INLINE_PAYLOAD_BYTES),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("warn"),
 });
 
@@ -47,6 +55,10 @@ export interface CliConfig {
   embedded: boolean;
   /** Workers: seconds a cancelled flow body may take to stop before it is abandoned (SLUICE_CANCEL_GRACE_SECONDS). */
   cancelGraceSeconds: number;
+  /** Workers: run lock duration (SLUICE_WORKER_LOCK_SECONDS); dead workers are found within ~1.5× it. */
+  workerLockSeconds: number;
+  /** Workers: largest task-run argument list or result (JSON length) carried in Redis; larger ones go to Postgres (SLUICE_INLINE_PAYLOAD_BYTES). */
+  inlinePayloadBytes: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
@@ -70,6 +82,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     home: resolve(e.SLUICE_HOME || join(homedir(), ".sluice")),
     embedded: e.SLUICE_EMBEDDED === "1" || e.SLUICE_EMBEDDED === "true",
     cancelGraceSeconds: e.SLUICE_CANCEL_GRACE_SECONDS,
+    workerLockSeconds: e.SLUICE_WORKER_LOCK_SECONDS,
+    inlinePayloadBytes: e.SLUICE_INLINE_PAYLOAD_BYTES,
   };
 }
 

@@ -6,6 +6,15 @@ export function printRunLog(event: LogEvent, runLabel: string, write: (line: str
   write(`${time} | ${event.level.padEnd(8)}| ${runLabel} - ${event.message}\n`);
 }
 
+let pending = "";
+/** Lines printed in the same tick go out in one write (a worker may finish thousands of task runs a second). */
 function defaultWrite(line: string): void {
-  process.stdout.write(line);
+  if (pending === "") setImmediate(flushPending);
+  pending += line;
 }
+function flushPending(): void {
+  const lines = pending;
+  pending = "";
+  if (lines !== "") process.stdout.write(lines);
+}
+process.on("exit", flushPending);

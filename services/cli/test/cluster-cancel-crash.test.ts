@@ -87,8 +87,9 @@ describe("cancelling running flow runs", () => {
     const run = await createRun("Stubborn Flow", "stubborn", { ms: 60_000 });
     await waitFor("the run Running", async () => (await stateOf(run.id)) === "Running");
 
-    expect((await runSluice(["flow-run", "cancel", run.id], env)).code).toBe(0);
+    // Measured from before the request: the cancellation is announced after this, so the grace starts after it too.
     const requested = Date.now();
+    expect((await runSluice(["flow-run", "cancel", run.id], env)).code).toBe(0);
     await waitFor("the run Cancelled", async () => (await stateOf(run.id)) === "Cancelled", 15_000);
     expect(Date.now() - requested).toBeGreaterThanOrEqual(900);
     const last = (await historyOf(run.id)).at(-1);

@@ -96,8 +96,9 @@ describe("server, workers and deployments", () => {
     const worker = cluster.worker("w1", { flows: "services/cli/test/flows" });
     expect((await runSluice(["deploy", "services/cli/test/flows/deploy.ts"], env)).code).toBe(0);
     const deployment = await client.readDeploymentByName("Slow Flow", "slow");
-    const run = await client.createFlowRunFromDeployment(deployment.id, { parameters: { ms: 1500 } });
-    await waitFor("the run to start", async () => (await runStates([run.id]))[0] === "Running");
+    // Long enough to be seen Running even when the recorder lags on a busy machine.
+    const run = await client.createFlowRunFromDeployment(deployment.id, { parameters: { ms: 4000 } });
+    await waitFor("the run to start", async () => (await runStates([run.id]))[0] === "Running", 60_000);
     expect(await worker.stop("SIGTERM")).toBe(0);
     expect(worker.output()).toContain("finishing running flow runs");
     await waitFor("the run Completed", async () => (await runStates([run.id]))[0] === "Completed");

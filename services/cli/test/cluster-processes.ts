@@ -75,6 +75,8 @@ export function clusterEnvFor(ctx: TestContext, port: number): Record<string, st
     SLUICE_PORT: String(port),
     SLUICE_HOST: "127.0.0.1",
     SLUICE_API_URL: `http://127.0.0.1:${port}/api`,
+    // Crash tests want a killed worker found fast (~15 s), not at the 45 s of the default lock.
+    SLUICE_WORKER_LOCK_SECONDS: "10",
   };
 }
 
@@ -90,19 +92,24 @@ export interface TestCluster {
   pool: pg.Pool;
   /** Starts a `sluice` process on this cluster, stopped by close(). */
   sluice(args: string[], extraEnv?: Record<string, string>): SluiceProcess;
-  /** Starts a worker of the default pool. */
+  /** Starts a worker (of the default pool unless `pool` is given). */
   worker(name: string, options?: WorkerOptions): SluiceProcess;
   close(): Promise<void>;
 }
 
 export interface WorkerOptions {
+  /** Work pool (default: default-agent-pool). */
+  pool?: string;
   flows?: string;
   limit?: number;
   taskLimit?: number;
   env?: Record<string, string>;
 }
 
-export async function startTestCluster(serverArgs: string[] = ["server", "start"]): Promise<TestCluster> {
+export async function startTestCluster(
+  serverArgs: string[] = ["server", "start"],
+  serverEnv: Record<string, string> = {},
+): Promise<TestCluster> {
   const ctx = await createTestContext();
   const env = clusterEnvFor(ctx, await freePort());
   const client = new SluiceClient({ apiUrl: env.SLUICE_API_URL as string });
@@ -114,7 +121,7 @@ export async function startTestCluster(serverArgs: string[] = ["server", "start"
     processes.push(started);
     return started;
   };
-  sluice(serverArgs);
+  sluice(serverArgs, serverEnv);
   await waitFor("the API", () => client.health());
   return {
     ctx,
@@ -128,7 +135,7 @@ export async function startTestCluster(serverArgs: string[] = ["server", "start"
           "worker",
           "start",
           "--pool",
-          "default-agent-pool",
+          options.pool ?? "default-agent-pool",
           "--flows",
           options.flows ?? "examples/flows",
           "--name",

@@ -2,6 +2,7 @@ import { ParameterValidationError } from "@sluice/core";
 import { flow, getRunLogger, task } from "@sluice/sdk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { maxOverlap } from "../../worker/test/max-overlap.js";
 import { ENGINE_MODES, type EngineHarness, startHarness, stateHistory } from "./support.js";
 
 describe.each(ENGINE_MODES)("%s mode", (mode) => {
@@ -178,18 +179,7 @@ describe.each(ENGINE_MODES)("%s mode", (mode) => {
          WHERE t.task_key = 'load_chunk' GROUP BY t.id`,
       );
       expect(spans).toHaveLength(30);
-      const edges = spans.flatMap((span) => [
-        { at: new Date(span.start).getTime(), delta: 1 },
-        { at: new Date(span.end).getTime(), delta: -1 },
-      ]);
-      edges.sort((a, b) => a.at - b.at || a.delta - b.delta);
-      let running = 0;
-      let peak = 0;
-      for (const edge of edges) {
-        running += edge.delta;
-        peak = Math.max(peak, running);
-      }
-      expect(peak).toBe(3);
+      expect(maxOverlap(spans.map((span) => ({ start: new Date(span.start), end: new Date(span.end) })))).toBe(3);
       const waited = await h.query<{ n: number }>(
         "SELECT count(DISTINCT task_run_id)::int AS n FROM task_run_states WHERE name = 'AwaitingConcurrencySlot'",
       );

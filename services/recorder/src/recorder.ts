@@ -7,7 +7,7 @@
  */
 import type { RunEvent } from "@sluice/core";
 import { type DbHandle, isDataError, recordEvents } from "@sluice/db";
-import { compareStreamIds, decodeEvent, EVENT_FIELD, ensureEventStreamGroup, type RedisKeys } from "@sluice/queue";
+import { compareStreamIds, decodeEvents, EVENT_FIELD, ensureEventStreamGroup, type RedisKeys } from "@sluice/queue";
 import type { Redis } from "ioredis";
 import { parseStreamEntries, parseXinfo, type StreamEntry, successorId } from "./stream-replies.js";
 
@@ -274,10 +274,10 @@ export class Recorder {
       if (fields === null) continue;
       const payload = fields[EVENT_FIELD] ?? "";
       try {
-        const event = decodeEvent(payload);
-        if (typeof event !== "object" || event === null) throw new Error("not an event object");
-        events.push(event);
-        eventIds.push(id);
+        for (const event of decodeEvents(payload)) {
+          events.push(event);
+          eventIds.push(id);
+        }
       } catch (error) {
         undecodable.push({ id, payload, reason: `undecodable: ${errorMessage(error)}` });
       }

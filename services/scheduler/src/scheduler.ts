@@ -7,6 +7,7 @@
  *   reconciler: a failed enqueue or a Redis restart never strands a run).
  */
 import { randomUUID } from "node:crypto";
+import type { CollisionStrategy } from "@sluice/core";
 import {
   createDeploymentFlowRun,
   type Database,
@@ -171,20 +172,31 @@ export class Scheduler {
 
   private async enqueue(run: Parameters<typeof flowRunJobOf>[0], deployment: DeploymentWithSchedules): Promise<void> {
     try {
-      await this.queues.enqueue(
-        flowRunJobOf(run, { flowName: deployment.flowName, entrypoint: deployment.entrypoint }),
-      );
+      await this.queues.enqueue(flowRunJobOf(run, deployment));
     } catch (error) {
       this.options.logger.error({ err: error, flowRunId: run.id }, "enqueue failed; the reconciler will retry");
     }
   }
 
   private async sourceOf(deploymentId: string): Promise<RunSource | null> {
-    const { rows } = await this.options.database.pool.query<{ flow_name: string; entrypoint: string | null }>(
-      "SELECT f.name AS flow_name, d.entrypoint FROM deployments d JOIN flows f ON f.id = d.flow_id WHERE d.id = $1",
+    const { rows } = await this.options.database.pool.query<{
+      flow_name: string;
+      entrypoint: string | null;
+      concurrency_limit: number | null;
+      collision_strategy: CollisionStrategy | null;
+    }>(
+      `SELECT f.name AS flow_name, d.entrypoint, d.concurrency_limit, d.collision_strategy
+       FROM deployments d JOIN flows f ON f.id = d.flow_id WHERE d.id = $1`,
       [deploymentId],
     );
     const row = rows[0];
-    return row ? { flowName: row.flow_name, entrypoint: row.entrypoint } : null;
+    return row
+      ? {
+          flowName: row.flow_name,
+          entrypoint: row.entrypoint,
+          concurrencyLimit: row.concurrency_limit,
+          collisionStrategy: row.collision_strategy,
+        }
+      : null;
   }
 }

@@ -11,9 +11,13 @@
  *
  * Crash recovery: a worker that dies stops renewing its job lock; another worker's stalled-job
  * check hands the job back to the queue within about `lockDurationMs + stalledIntervalMs`
- * (15 s by default). A run is marked with its holder while it runs, so the worker that takes the
+ * (45 s by default; `SLUICE_WORKER_LOCK_SECONDS` sets the lock). A run is marked with its holder while it runs, so the worker that takes the
  * redelivered job knows the run crashed: it records it Crashed and, if the flow has retries left,
  * runs it again as a retry (Crashed → AwaitingRetry → Retrying); otherwise it stays Crashed.
+ *
+ * Work queue and deployment concurrency limits: a run takes a slot of each limit it is under before
+ * it starts (see RunSlots); without one it is cancelled (a deployment's CANCEL_NEW) or waits
+ * AwaitingConcurrencySlot with its job moved back to the delayed set, holding no worker slot (ENQUEUE).
  */
 import { randomUUID } from "node:crypto";
 import { isAbsolute, relative, resolve } from "node:path";
@@ -31,12 +35,16 @@ import {
   type FlowRunJob,
   flowRunQueueName,
   type RedisKeys,
+  RedisLeaseStore,
   redisKeys,
+  WorkQueueLimits,
 } from "@sluice/queue";
 import { type Engine, type Flow, loadFlow, parseEntrypoint } from "@sluice/sdk";
-import type { Logger } from "@sluice/telemetry";
-import { type Job, Worker } from "bullmq";
+import { consumeJob, currentTraceId, type Logger, recordRunFinished } from "@sluice/telemetry";
+import { DelayedError, type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { consumedJob } from "./job-telemetry.js";
+import { DEFAULT_RUN_LEASE_TTL_MS, RunSlots } from "./run-slots.js";
 
 export interface FlowRunWorkerOptions {
   /** BullMQ needs its own blocking connection; this one is duplicated for it. */
@@ -63,8 +71,9 @@ export interface FlowRunWorkerOptions {
 }
 
 export const DEFAULT_CANCEL_GRACE_MS = 10_000;
-const DEFAULT_LOCK_DURATION_MS = 10_000;
-const DEFAULT_STALLED_INTERVAL_MS = 5_000;
+/** BullMQ's default: long enough that a flow blocking the event loop for seconds keeps its run. */
+export const DEFAULT_LOCK_DURATION_MS = 30_000;
+export const DEFAULT_STALLED_INTERVAL_MS = 15_000;
 /** The holder marker of a run outlives any run (it is removed when the run ends). */
 const HOLDER_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -84,30 +93,48 @@ export class FlowRunWorker {
   private readonly keys: RedisKeys;
   private readonly cancellation: FlowRunCancellation;
   private cancelSubscription: { close(): Promise<void> } | null = null;
-  /** Flow runs finished by this worker, whatever their outcome. */
+  /** Work queue and deployment concurrency slots (releasing one wakes the run waiting longest for it). */
+  private readonly slotLeases: RedisLeaseStore;
+  private readonly workQueueLimits: WorkQueueLimits;
+  private readonly slots: RunSlots;
+  /** Flow runs finished by this worker, whatever their outcome (not counting runs put back to wait for a slot). */
   runsFinished = 0;
 
   constructor(private readonly options: FlowRunWorkerOptions) {
     this.keys = redisKeys(options.prefix);
     this.cancellation = new FlowRunCancellation(options.connection, this.keys);
+    this.slotLeases = new RedisLeaseStore(options.connection, this.keys, (error, limit) =>
+      options.logger.warn({ err: error, limit }, "could not wake a run waiting for a concurrency slot"),
+    );
+    this.workQueueLimits = new WorkQueueLimits(options.connection, this.keys, options.workPoolName);
+    this.slots = new RunSlots(
+      this.slotLeases,
+      options.engine.leaseTtlMs ?? DEFAULT_RUN_LEASE_TTL_MS,
+      this.workQueueLimits,
+    );
   }
 
   async start(): Promise<void> {
     const { options } = this;
     // BullMQ never closes a connection it is given, so this worker keeps and closes its own.
     this.cancelSubscription = await this.cancellation.subscribe((flowRunId) => this.cancel(flowRunId));
+    await this.workQueueLimits.start();
     this.blockingConnection = options.connection.duplicate({ maxRetriesPerRequest: null });
-    this.worker = new Worker<FlowRunJob>(flowRunQueueName(options.workPoolName), (job) => this.process(job), {
-      connection: this.blockingConnection,
-      prefix: options.prefix,
-      concurrency: options.limit,
-      autorun: false,
-      // A worker that dies mid-run stops renewing its lock; the run is handed to another worker,
-      // which records the crash and decides on a retry (the flow's retries bound them, not BullMQ).
-      lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
-      stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
-      maxStalledCount: 1_000_000,
-    });
+    this.worker = new Worker<FlowRunJob>(
+      flowRunQueueName(options.workPoolName),
+      (job, token) => consumeJob(consumedJob(job, "flow-runs", options.workPoolName), () => this.process(job, token)),
+      {
+        connection: this.blockingConnection,
+        prefix: options.prefix,
+        concurrency: options.limit,
+        autorun: false,
+        // A worker that dies mid-run stops renewing its lock; the run is handed to another worker,
+        // which records the crash and decides on a retry (the flow's retries bound them, not BullMQ).
+        lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+        stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
+        maxStalledCount: 1_000_000,
+      },
+    );
     this.worker.on("error", (error) => options.logger.error({ err: error }, "flow-run queue error"));
     void this.worker.run();
     await this.worker.waitUntilReady();
@@ -125,10 +152,13 @@ export class FlowRunWorker {
     this.cancelSubscription = null;
     this.blockingConnection?.disconnect();
     this.blockingConnection = null;
+    await this.slotLeases.close();
+    await this.workQueueLimits.close();
   }
 
+  /** Flow runs this worker is running now. */
   get runningCount(): number {
-    return this.worker ? ((this.worker as unknown as { running?: number }).running ?? 0) : 0;
+    return this.running.size;
   }
 
   /** Aborts a run this worker holds (a no-op for runs held elsewhere). */
@@ -139,20 +169,28 @@ export class FlowRunWorker {
     controller.abort(new CancelledError("Flow run was cancelled"));
   }
 
-  private async process(job: Job<FlowRunJob>): Promise<void> {
+  private async process(job: Job<FlowRunJob>, token?: string): Promise<void> {
     if (job.name !== FLOW_RUN_JOB_NAME) return;
     const run = job.data;
     const controller = new AbortController();
     this.running.set(run.flowRunId, controller);
+    let outcome: "done" | "waiting" = "done";
     try {
-      await this.processRun(run, controller.signal);
+      outcome = await this.processRun(job, token, controller.signal);
     } finally {
       this.running.delete(run.flowRunId);
-      this.runsFinished++;
+      if (outcome === "done") this.runsFinished++;
     }
+    // The job was moved back to the delayed set to wait for a concurrency slot: BullMQ leaves it there.
+    if (outcome === "waiting") throw new DelayedError();
   }
 
-  private async processRun(run: FlowRunJob, signal: AbortSignal): Promise<void> {
+  private async processRun(
+    job: Job<FlowRunJob>,
+    token: string | undefined,
+    signal: AbortSignal,
+  ): Promise<"done" | "waiting"> {
+    const run = job.data;
     const { logger, engine, connection, name } = this.options;
     const holderKey = this.keys.flowRunHolder(run.flowRunId);
     // Cancelled before this worker listened for it: the announcement is gone, the marker is not.
@@ -160,7 +198,7 @@ export class FlowRunWorker {
       recordBeforeStart(engine.events, run, "Cancelled", "Cancelled before a worker started it", run.runCount ?? 0);
       await connection.del(holderKey);
       logger.info({ flowRunId: run.flowRunId }, "flow run cancelled before it started");
-      return;
+      return "done";
     }
     const previous = parseHolder(await connection.get(holderKey));
     const crashes = previous ? previous.crashes + 1 : 0;
@@ -176,14 +214,33 @@ export class FlowRunWorker {
       if (crashMessage) recordBeforeStart(engine.events, run, "Crashed", crashMessage, runCount);
       failBeforeStart(engine.events, run, `Could not load the flow: ${describeError(error).message}`);
       await connection.del(holderKey);
+      if (previous) await this.slots.abandon(run);
       logger.error({ flowRunId: run.flowRunId, err: error }, "could not load the flow");
-      return;
+      return "done";
     }
     if (crashMessage && crashes > (flow.options.retries ?? 0)) {
       recordBeforeStart(engine.events, run, "Crashed", `${crashMessage}; no retries left`, runCount);
       await connection.del(holderKey);
+      await this.slots.abandon(run);
       logger.warn({ flowRunId: run.flowRunId, crashedOn: previous?.worker }, "flow run crashed; no retries left");
-      return;
+      return "done";
+    }
+    const slot = await this.slots.take(run);
+    if (slot?.kind === "busy") {
+      const { description, collisionStrategy } = slot.limit;
+      if (collisionStrategy === "CANCEL_NEW") {
+        const message = `${description} reached: run cancelled (collision strategy CANCEL_NEW)`;
+        recordBeforeStart(engine.events, run, "Cancelled", message, runCount);
+        logger.info({ flowRunId: run.flowRunId, deploymentId: run.deploymentId }, message);
+        return "done";
+      }
+      if (!run.awaitingSlot) {
+        const message = `${description} reached: waiting for a slot`;
+        recordBeforeStart(engine.events, run, "AwaitingConcurrencySlot", message, runCount);
+        await job.updateData({ ...run, awaitingSlot: true });
+      }
+      await this.slots.park(job, token, slot.limit, slot.retryInMs);
+      return "waiting";
     }
     const holder: RunHolder = { worker: name, crashes };
     await connection.set(holderKey, JSON.stringify(holder), "EX", HOLDER_TTL_SECONDS);
@@ -208,7 +265,12 @@ export class FlowRunWorker {
       await connection.del(holderKey).catch((error: unknown) => {
         logger.warn({ flowRunId: run.flowRunId, err: error }, "could not remove the run's holder marker");
       });
+      // A slot not released here frees itself when its lease expires.
+      await slot?.release().catch((error: unknown) => {
+        logger.warn({ flowRunId: run.flowRunId, err: error }, "could not release the run's concurrency slots");
+      });
     }
+    return "done";
   }
 
   private loadEntrypoint(run: FlowRunJob): Promise<Flow<unknown, unknown>> {
@@ -241,11 +303,11 @@ function parseHolder(value: string | null): RunHolder | null {
   }
 }
 
-/** A final state recorded by the worker without running the flow (cancelled or crashed beforehand). */
+/** A state recorded by the worker without running the flow (cancelled or crashed beforehand, or waiting for a slot). */
 function recordBeforeStart(
   events: EventSink,
   run: FlowRunJob,
-  name: "Cancelled" | "Crashed",
+  name: "Cancelled" | "Crashed" | "AwaitingConcurrencySlot",
   message: string,
   runCount: number,
 ): void {
@@ -263,6 +325,7 @@ function recordBeforeStart(
     runCount,
     data: name === "Crashed" ? { type: "Crashed", message } : undefined,
   });
+  if (name !== "AwaitingConcurrencySlot") recordRunFinished("flow_run", run.flowName, name, undefined);
 }
 
 /** A run that cannot even start (its code is missing) still ends in a visible Failed state. */
@@ -284,6 +347,7 @@ function failBeforeStart(events: EventSink, run: FlowRunJob, message: string): v
     });
   emit("Pending", 0);
   emit("Failed", 1, { type: "LoadError", message });
+  recordRunFinished("flow_run", run.flowName, "Failed", undefined);
 }
 
 /** A no-op when the API created the run already; otherwise it makes the run visible. */
@@ -304,6 +368,7 @@ function announceRun(events: EventSink, run: FlowRunJob, at: number): void {
       expectedStartTime: run.scheduledTime,
       workPoolName: run.workPoolName,
       workQueueName: run.workQueueName,
+      traceId: currentTraceId(),
     },
   });
 }

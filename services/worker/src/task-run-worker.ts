@@ -1,15 +1,42 @@
 /**
  * Consumes a pool's task queue: each job is a task run submitted by a flow on some worker; it runs
- * here with the engine (same states, retries, caching, limits) and its result is the job's return
- * value, which wakes the submitter.
+ * here with the engine (same states, retries, caching, limits) and its result (or error) goes to
+ * the submitter's reply stream, which wakes it.
+ *
+ * Concurrency limits (tags, the task's `concurrencyLimit`, its rate limit): a run takes its slots
+ * without waiting; when one is taken it is recorded AwaitingConcurrencySlot (once) and its job is
+ * parked in the delayed set, holding no worker slot, until a run that frees a slot promotes it
+ * (see ParkedJobs); then it runs with the slots it took, released when it ends.
  */
 
-import { CancelledError } from "@sluice/core";
-import { FlowRunCancellation, redisKeys, type TaskRunJob, taskRunQueueName } from "@sluice/queue";
-import { type Engine, loadTask, runTaskRunRequest, type Task } from "@sluice/sdk";
-import type { Logger } from "@sluice/telemetry";
-import { type Job, Worker } from "bullmq";
+import { CancelledError, describeError, type Lease } from "@sluice/core";
+import {
+  FlowRunCancellation,
+  parkedJobWaiter,
+  RedisLeaseStore,
+  redisKeys,
+  type SlotLimit,
+  type TaskRunJob,
+  TaskRunPayloads,
+  type TaskRunReply,
+  TaskRunReplySender,
+  taskRunQueueName,
+} from "@sluice/queue";
+import {
+  DEFAULT_LEASE_TTL_MS,
+  type Engine,
+  loadTask,
+  rateLimitKey,
+  runTaskRunRequest,
+  type SlotRequest,
+  slotLimitsOf,
+  type Task,
+} from "@sluice/sdk";
+import { consumeJob, type Logger } from "@sluice/telemetry";
+import { DelayedError, type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { DEFAULT_LOCK_DURATION_MS } from "./flow-run-worker.js";
+import { consumedJob } from "./job-telemetry.js";
 
 export interface TaskRunWorkerOptions {
   connection: Redis;
@@ -18,8 +45,12 @@ export interface TaskRunWorkerOptions {
   flowsDir: string;
   /** Most task runs at once in this process. */
   limit: number;
+  /** Lock on each task run's job, renewed at half this; a dead worker's jobs go to others within ~1.5× it. */
+  lockDurationMs?: number;
   engine: Engine;
   logger: Logger;
+  /** Large arguments and results through the result store (default: everything inline). */
+  payloads?: TaskRunPayloads;
 }
 
 export class TaskRunWorker {
@@ -30,30 +61,58 @@ export class TaskRunWorker {
   private cancelSubscription: { close(): Promise<void> } | null = null;
   /** Abort controllers of the running task runs, by their flow run id (cancelling the flow aborts them). */
   private readonly running = new Map<string, Set<AbortController>>();
-  /** Task runs this worker ran, whatever their outcome. */
+  /**
+   * Whether a flow run was cancelled, asked of Redis once per flow run rather than once per task
+   * run: a cancellation announced afterwards arrives through the subscription and updates it.
+   */
+  private readonly flowRunCancelled = new Map<string, Promise<boolean>>();
+  /** Task runs this worker ran, whatever their outcome (not counting runs put back to wait for a slot). */
   taskRunsFinished = 0;
+  /** Concurrency slots of the task runs (releasing one wakes the run waiting longest for it). */
+  private readonly leases: RedisLeaseStore;
+  /** Jobs this worker parked lately, by flow run: cancelling the flow wakes them, to end Cancelled at once. */
+  private readonly parkedByFlowRun = new Map<string, Set<string>>();
 
-  constructor(private readonly options: TaskRunWorkerOptions) {}
+  private readonly payloads: TaskRunPayloads;
+  private readonly replies: TaskRunReplySender;
+
+  constructor(private readonly options: TaskRunWorkerOptions) {
+    this.payloads = options.payloads ?? new TaskRunPayloads();
+    this.replies = new TaskRunReplySender(options.connection);
+    this.leases = new RedisLeaseStore(options.connection, redisKeys(options.prefix), (error, limit) =>
+      options.logger.warn({ err: error, limit }, "could not wake a task run waiting for a concurrency slot"),
+    );
+  }
 
   async start(): Promise<void> {
     const { options } = this;
     this.cancellation = new FlowRunCancellation(options.connection, redisKeys(options.prefix));
-    this.cancelSubscription = await this.cancellation.subscribe((flowRunId) => {
-      for (const controller of this.running.get(flowRunId) ?? [])
-        controller.abort(new CancelledError("Flow run cancelled"));
-    });
+    this.cancelSubscription = await this.cancellation.subscribe(
+      (flowRunId) => {
+        this.flowRunCancelled.set(flowRunId, Promise.resolve(true));
+        for (const controller of this.running.get(flowRunId) ?? [])
+          controller.abort(new CancelledError("Flow run cancelled"));
+        this.wakeParked(flowRunId);
+      },
+      // Announcements may have been missed while disconnected: ask Redis again.
+      () => this.flowRunCancelled.clear(),
+    );
     // BullMQ never closes a connection it is given, so this worker keeps and closes its own.
     this.blockingConnection = options.connection.duplicate({ maxRetriesPerRequest: null });
-    this.worker = new Worker<TaskRunJob>(taskRunQueueName(options.workPoolName), (job) => this.process(job), {
-      connection: this.blockingConnection,
-      prefix: options.prefix,
-      concurrency: options.limit,
-      autorun: false,
-      // As for flow runs: a task run held by a worker that died is handed to another within ~15 s.
-      lockDuration: 10_000,
-      stalledInterval: 5_000,
-      maxStalledCount: 1_000_000,
-    });
+    this.worker = new Worker<TaskRunJob>(
+      taskRunQueueName(options.workPoolName),
+      (job, token) => consumeJob(consumedJob(job, "task-runs", options.workPoolName), () => this.process(job, token)),
+      {
+        connection: this.blockingConnection,
+        prefix: options.prefix,
+        concurrency: options.limit,
+        autorun: false,
+        // As for flow runs: a task run held by a worker that died is handed to another within ~1.5× the lock.
+        lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+        stalledInterval: (options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS) / 2,
+        maxStalledCount: 1_000_000,
+      },
+    );
     this.worker.on("error", (error) => options.logger.error({ err: error }, "task-run queue error"));
     void this.worker.run();
     await this.worker.waitUntilReady();
@@ -66,26 +125,137 @@ export class TaskRunWorker {
     this.blockingConnection = null;
     await this.cancelSubscription?.close();
     this.cancelSubscription = null;
+    await this.leases.close();
   }
 
-  private async process(job: Job<TaskRunJob>): Promise<unknown> {
+  private async process(job: Job<TaskRunJob>, token?: string): Promise<null> {
     const request = job.data;
     const flowRunId = request.flowRun?.id;
     const controller = new AbortController();
     // A task run of a cancelled flow run is recorded Cancelled, never started.
-    if (flowRunId && (await this.cancellation?.isCancelled(flowRunId)))
+    if (flowRunId && (await this.isFlowRunCancelled(flowRunId)))
       controller.abort(new CancelledError("Flow run cancelled"));
     const siblings = flowRunId ? (this.running.get(flowRunId) ?? new Set()) : null;
     if (flowRunId && siblings) this.running.set(flowRunId, siblings.add(controller));
+    /** Null while the run waits for a concurrency slot: its job went back to the delayed set. */
+    let reply: TaskRunReply | null = null;
     try {
       const task = await this.load(request.module, request.taskName);
-      const result = await runTaskRunRequest(this.options.engine, task, request, controller.signal);
-      return result === undefined ? null : result;
+      const run = await this.payloads.requestOf(request);
+      const value = await runTaskRunRequest(this.options.engine, task, run, controller.signal, {
+        recorded: request.awaitingSlot === true,
+        acquireSlots: (engine, slots) => this.takeSlotsOrPark(job, token, engine, slots),
+      });
+      const result = this.payloads.encodeResult(request, value);
+      if (result.stored) await this.payloads.save(result.stored);
+      reply = { taskRunId: request.taskRunId, ok: true, value: result.value };
+    } catch (error) {
+      if (!(error instanceof TaskRunParked)) {
+        const { type, message } = describeError(error);
+        reply = { taskRunId: request.taskRunId, ok: false, error: { name: type, message } };
+      }
     } finally {
       siblings?.delete(controller);
-      if (flowRunId && siblings?.size === 0) this.running.delete(flowRunId);
-      this.taskRunsFinished++;
+      if (flowRunId && siblings?.size === 0) {
+        this.running.delete(flowRunId);
+      }
+      if (reply) {
+        this.taskRunsFinished++;
+        this.payloads.finished(request);
+      }
     }
+    // Parked: BullMQ leaves the job in the delayed set, and it is picked again when promoted.
+    if (!reply) throw new DelayedError();
+    if (request.replyTo) await this.replies.send(request.replyTo, reply);
+    // The reply carried the result; a failed job is kept a day for inspection.
+    if (!reply.ok) throw Object.assign(new Error(reply.error.message), { name: reply.error.name });
+    return null;
+  }
+
+  /**
+   * A queued run's slots, taken without waiting (its rate limit's start first, as inline). When one
+   * is taken, the run is recorded AwaitingConcurrencySlot (once) and its job is parked: this throws
+   * TaskRunParked, and the job is picked again when a slot frees.
+   */
+  private async takeSlotsOrPark(
+    job: Job<TaskRunJob>,
+    token: string | undefined,
+    engine: Engine,
+    request: SlotRequest,
+  ): Promise<Lease[]> {
+    const limits = await slotLimitsOf(engine, request);
+    if (request.signal.aborted) {
+      // Cancelled while it waited: a slot it was woken for goes to the next run waiting.
+      if (job.data.awaitingSlot) {
+        for (const limit of limits)
+          if (await this.leases.hasFreeSlot(limit.key, limit.limit)) await this.leases.parked.wakeNext(limit.key);
+      }
+      throw request.signal.reason ?? new CancelledError();
+    }
+    const { rateLimit } = request;
+    if (rateLimit) {
+      // A full window frees by itself: parked exactly until its oldest start leaves it.
+      const waitMs = await this.leases.tryThrottle(rateLimitKey(request.taskKey), rateLimit.max, rateLimit.durationMs);
+      if (waitMs > 0) return this.park(job, token, request, null, waitMs);
+    }
+    const waiter = parkedJobWaiter(job.queueName, job.id ?? request.taskRunId);
+    const taken = await this.leases.parked.take(limits, request.taskRunId, {
+      ttlMs: engine.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
+      waiter: () => waiter,
+    });
+    if (taken.kind === "busy") return this.park(job, token, request, taken.limit, taken.retryInMs);
+    return taken.leases;
+  }
+
+  private async park(
+    job: Job<TaskRunJob>,
+    token: string | undefined,
+    request: SlotRequest,
+    busy: SlotLimit | null,
+    retryInMs: number,
+  ): Promise<never> {
+    if (!job.data.awaitingSlot) {
+      request.onWait();
+      await job.updateData({ ...job.data, awaitingSlot: true });
+    }
+    const delayMs = await this.leases.parked.park(job, token, busy, retryInMs);
+    const flowRunId = job.data.flowRun?.id;
+    const jobId = job.id;
+    if (flowRunId && jobId) {
+      const jobs = this.parkedByFlowRun.get(flowRunId) ?? new Set();
+      this.parkedByFlowRun.set(flowRunId, jobs.add(jobId));
+      // Past its delay it is picked again anyway (maybe by another worker): forgotten here.
+      setTimeout(() => {
+        jobs.delete(jobId);
+        if (jobs.size === 0 && this.parkedByFlowRun.get(flowRunId) === jobs) this.parkedByFlowRun.delete(flowRunId);
+      }, delayMs + 1_000).unref();
+    }
+    throw new TaskRunParked();
+  }
+
+  /** Promotes the jobs of a cancelled flow run this worker parked: picked now, they end Cancelled. */
+  private wakeParked(flowRunId: string): void {
+    const jobs = this.parkedByFlowRun.get(flowRunId);
+    if (!jobs) return;
+    this.parkedByFlowRun.delete(flowRunId);
+    const queueName = taskRunQueueName(this.options.workPoolName);
+    for (const jobId of jobs) {
+      this.leases.parked.promote(queueName, jobId).catch((error: unknown) => {
+        this.options.logger.warn({ err: error, flowRunId }, "could not wake a parked task run of a cancelled flow run");
+      });
+    }
+  }
+
+  private isFlowRunCancelled(flowRunId: string): Promise<boolean> {
+    let cancelled = this.flowRunCancelled.get(flowRunId);
+    if (!cancelled) {
+      cancelled = this.cancellation?.isCancelled(flowRunId) ?? Promise.resolve(false);
+      this.flowRunCancelled.set(flowRunId, cancelled);
+      cancelled.catch(() => this.flowRunCancelled.delete(flowRunId));
+      // Forgotten after a while: the map stays small on a long-lived worker.
+      setTimeout(() => this.flowRunCancelled.delete(flowRunId), 60_000).unref();
+    }
+    return cancelled;
   }
 
   private load(module: string, taskName: string): Promise<Task<unknown[], unknown>> {
@@ -97,5 +267,13 @@ export class TaskRunWorker {
       task.catch(() => this.tasks.delete(key));
     }
     return task;
+  }
+}
+
+/** Thrown by a queued run's slot acquirer once its job is parked: the run ends here, without running. */
+class TaskRunParked extends Error {
+  constructor() {
+    super("Task run parked until a concurrency slot frees");
+    this.name = "TaskRunParked";
   }
 }

@@ -3,86 +3,27 @@
  * a run cancelled before a worker started it, a cancelled run whose body ignores its signal, and
  * a redelivered run whose previous worker died.
  */
-import { randomUUID } from "node:crypto";
-import { fileURLToPath } from "node:url";
-import { createDatabase, type Database } from "@sluice/db";
-import { FlowRunCancellation, type FlowRunJob, FlowRunQueues, type RedisKeys, redisKeys } from "@sluice/queue";
-import { Recorder } from "@sluice/recorder";
-import { configureEngine } from "@sluice/sdk";
-import { createLogger } from "@sluice/telemetry";
-import { createTestContext, type TestContext } from "@sluice/testing";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { buildClusterEngine, type ClusterEngine, FlowRunWorker } from "../src/index.js";
+import { FlowRunCancellation } from "@sluice/queue";
+import { beforeEach, describe, expect, it } from "vitest";
+import { flowRunJob, useWorkerHarness } from "./worker-harness.js";
 
-const flowsDir = fileURLToPath(new URL("./flows", import.meta.url));
-const logger = createLogger({ service: "test", level: "silent" });
-
-let ctx: TestContext;
-let keys: RedisKeys;
-let database: Database;
-let cluster: ClusterEngine;
-let recorder: Recorder;
-let queues: FlowRunQueues;
+const harness = useWorkerHarness();
 let cancellation: FlowRunCancellation;
-const workers: FlowRunWorker[] = [];
 
-beforeEach(async () => {
-  ctx = await createTestContext();
-  database = createDatabase(ctx.databaseUrl, { max: 4 });
-  keys = redisKeys(ctx.prefix);
-  cluster = buildClusterEngine(ctx.redis, database, keys);
-  configureEngine(cluster.engine);
-  recorder = new Recorder({ redis: ctx.redis, db: database, keys, consumerName: "test", blockMs: 50 });
-  await recorder.start();
-  queues = new FlowRunQueues(ctx.redis, ctx.prefix);
-  cancellation = new FlowRunCancellation(ctx.redis, keys);
+beforeEach(() => {
+  cancellation = new FlowRunCancellation(harness.ctx.redis, harness.keys);
 });
 
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((worker) => worker.stop()));
-  await queues.close();
-  await cluster.events.flush();
-  await recorder.stop();
-  await cluster.leases.close();
-  configureEngine(undefined);
-  await database.close();
-  await ctx.close();
-});
-
-async function startWorker(name: string): Promise<FlowRunWorker> {
-  const worker = new FlowRunWorker({
-    connection: ctx.redis,
-    prefix: ctx.prefix,
-    workPoolName: "test-pool",
-    name,
-    limit: 1,
-    flowsDir,
-    engine: cluster.engine,
-    logger,
-    cancelGraceMs: 200,
-  });
-  await worker.start();
-  workers.push(worker);
-  return worker;
+function startWorker(name: string) {
+  return harness.startFlowRunWorker(name, 1, { cancelGraceMs: 200 });
 }
 
-function job(parameters: Record<string, unknown> = {}): FlowRunJob {
-  return {
-    flowRunId: randomUUID(),
-    flowRunName: "test-run",
-    flowName: "Hello",
-    deploymentId: null,
-    entrypoint: "hello.ts:hello",
-    parameters,
-    tags: [],
-    scheduledTime: new Date().toISOString(),
-    workPoolName: "test-pool",
-    workQueueName: null,
-  };
+function job(parameters: Record<string, unknown> = {}) {
+  return flowRunJob({ parameters });
 }
 
 async function history(id: string): Promise<{ name: string; message: string | null }[]> {
-  const { rows } = await database.pool.query<{ name: string; message: string | null }>(
+  const { rows } = await harness.database.pool.query<{ name: string; message: string | null }>(
     "SELECT name, message FROM flow_run_states WHERE flow_run_id = $1 ORDER BY timestamp",
     [id],
   );
@@ -92,7 +33,7 @@ async function history(id: string): Promise<{ name: string; message: string | nu
 async function waitForState(id: string, name: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { rows } = await database.pool.query<{ state_name: string }>(
+    const { rows } = await harness.database.pool.query<{ state_name: string }>(
       "SELECT state_name FROM flow_runs WHERE id = $1",
       [id],
     );
@@ -107,26 +48,28 @@ describe("cancellation on workers", () => {
     const run = job();
     await cancellation.announce(run.flowRunId);
     await startWorker("w1");
-    await queues.enqueue(run);
+    await harness.queues.enqueue(run);
     await waitForState(run.flowRunId, "Cancelled");
     expect(await history(run.flowRunId)).toEqual([
       { name: "Cancelled", message: "Cancelled before a worker started it" },
     ]);
-    const { rows } = await database.pool.query("SELECT 1 FROM task_runs WHERE flow_run_id = $1", [run.flowRunId]);
+    const { rows } = await harness.database.pool.query("SELECT 1 FROM task_runs WHERE flow_run_id = $1", [
+      run.flowRunId,
+    ]);
     expect(rows).toEqual([]);
   });
 
   it("a running body that ignores its signal is abandoned after the grace period; the slot is freed", async () => {
     const worker = await startWorker("w1");
     const run = job({ sleepMs: 10_000 });
-    await queues.enqueue(run);
+    await harness.queues.enqueue(run);
     await waitForState(run.flowRunId, "Running");
     await cancellation.announce(run.flowRunId);
     await waitForState(run.flowRunId, "Cancelled");
     expect((await history(run.flowRunId)).at(-1)?.message).toMatch(/did not stop within 0.2s: abandoned/);
     // limit 1: the next run can only go through if the abandoned one gave its slot back
     const next = job();
-    await queues.enqueue(next);
+    await harness.queues.enqueue(next);
     await waitForState(next.flowRunId, "Completed");
     expect(worker.runsFinished).toBe(2);
   });
@@ -136,13 +79,16 @@ describe("crash recovery on workers", () => {
   it("a redelivered run whose worker died, with no retries, is recorded Crashed and not run again", async () => {
     const run = job();
     // What a worker that died mid-run leaves behind: its holder marker.
-    await ctx.redis.set(keys.flowRunHolder(run.flowRunId), JSON.stringify({ worker: "ghost", crashes: 0 }));
+    await harness.ctx.redis.set(
+      harness.keys.flowRunHolder(run.flowRunId),
+      JSON.stringify({ worker: "ghost", crashes: 0 }),
+    );
     await startWorker("w1");
-    await queues.enqueue(run);
+    await harness.queues.enqueue(run);
     await waitForState(run.flowRunId, "Crashed");
     const states = await history(run.flowRunId);
     expect(states.map((state) => state.name)).toEqual(["Crashed"]);
     expect(states[0]?.message).toMatch(/Worker 'ghost' stopped while running the flow run .*no retries left/);
-    expect(await ctx.redis.exists(keys.flowRunHolder(run.flowRunId))).toBe(0);
+    expect(await harness.ctx.redis.exists(harness.keys.flowRunHolder(run.flowRunId))).toBe(0);
   });
 });

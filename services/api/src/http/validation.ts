@@ -40,7 +40,8 @@ export function validationDetails(error: ZodError, context: string | undefined):
 function issueDetail(location: Location, issue: z.core.$ZodIssue): ValidationDetail {
   const loc: (string | number)[] = [location, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))];
   const input = (issue as { input?: unknown }).input;
-  if (issue.code === "invalid_type" && input === undefined) {
+  // A field left out: zod reports a wrong type, or a value outside an enum, of `undefined`.
+  if ((issue.code === "invalid_type" || issue.code === "invalid_value") && input === undefined) {
     return { loc, msg: "Field required", type: "missing" };
   }
   if (issue.code === "unrecognized_keys") {

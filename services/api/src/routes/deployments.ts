@@ -3,9 +3,11 @@
  * update, pause/resume, delete, and create_flow_run (parameters merged over the deployment's and
  * checked against its schema; the run is written, then enqueued on the deployment's work pool).
  */
+import { deploymentLimitKey } from "@sluice/core";
 import {
   createDeploymentFlowRun,
   type DeploymentFields,
+  type DeploymentWithSchedules,
   deleteDeployment,
   getDeployment,
   getDeploymentByName,
@@ -15,6 +17,7 @@ import {
   updateDeployment,
   upsertDeployment,
 } from "@sluice/db";
+import { currentTraceId } from "@sluice/telemetry";
 import { z } from "zod";
 import type { ApiContext, ZodApp } from "../context.js";
 import { HttpError, notFound } from "../http/errors.js";
@@ -44,6 +47,9 @@ function fieldsOf(body: DeploymentUpdateBody): DeploymentFields {
     workQueueName: orUndefined(body.work_queue_name),
     paused: orUndefined(body.paused),
     concurrencyLimit: body.concurrency_limit,
+    // Like the limit: null clears it, absent leaves it.
+    collisionStrategy:
+      body.concurrency_options === undefined ? undefined : (body.concurrency_options?.collision_strategy ?? null),
     description: orUndefined(body.description),
     version: orUndefined(body.version),
     enforceParameterSchema: orUndefined(body.enforce_parameter_schema),
@@ -53,6 +59,14 @@ function fieldsOf(body: DeploymentUpdateBody): DeploymentFields {
 }
 
 export function deploymentRoutes(app: ZodApp, ctx: ApiContext): void {
+  /** Deployments as Prefect shows them, with the slots of their concurrency limits in use. */
+  const deploymentsOut = async (deployments: DeploymentWithSchedules[]) => {
+    const limited = deployments.filter((d) => d.concurrencyLimit !== null).map((d) => deploymentLimitKey(d.id));
+    const holders = await ctx.leaseHolders(limited);
+    return deployments.map((d) => deploymentOut(d, holders.get(deploymentLimitKey(d.id))?.length ?? 0));
+  };
+  const oneOut = async (deployment: DeploymentWithSchedules) => (await deploymentsOut([deployment]))[0];
+
   /** A schema that cannot be compiled is refused when stored, not when the first run is created. */
   const checkSchema = (schema: Record<string, unknown> | null | undefined) => {
     if (!schema) return;
@@ -84,7 +98,7 @@ export function deploymentRoutes(app: ZodApp, ctx: ApiContext): void {
         name: body.name,
       });
       await ctx.dispatcher.withdraw(withdrawn);
-      return reply.code(created ? 201 : 200).send(deploymentOut(deployment));
+      return reply.code(created ? 201 : 200).send(await oneOut(deployment));
     },
   );
 
@@ -94,7 +108,7 @@ export function deploymentRoutes(app: ZodApp, ctx: ApiContext): void {
     async (request) => {
       const deployment = await getDeployment(ctx.db, request.params.id);
       if (!deployment) throw notFound("Deployment");
-      return deploymentOut(deployment);
+      return oneOut(deployment);
     },
   );
 
@@ -110,14 +124,14 @@ export function deploymentRoutes(app: ZodApp, ctx: ApiContext): void {
     async (request) => {
       const deployment = await getDeploymentByName(ctx.db, request.params.flow_name, request.params.deployment_name);
       if (!deployment) throw notFound("Deployment");
-      return deploymentOut(deployment);
+      return oneOut(deployment);
     },
   );
 
   app.post(
     "/deployments/filter",
     { schema: { tags: ["Deployments"], summary: "Query deployments", body: optionalBody(deploymentFilterBody) } },
-    async (request) => (await listDeploymentsBy(ctx.db, request.body)).map(deploymentOut),
+    async (request) => deploymentsOut(await listDeploymentsBy(ctx.db, request.body)),
   );
 
   app.post(
@@ -205,6 +219,7 @@ export function deploymentRoutes(app: ZodApp, ctx: ApiContext): void {
           parentTaskRunId: body.parent_task_run_id,
           empiricalPolicy: body.empirical_policy ?? undefined,
           state,
+          traceId: currentTraceId(),
         },
         now,
       );

@@ -12,6 +12,7 @@ import {
   insertFlowRun,
   setFlowRunState,
 } from "@sluice/db";
+import { currentTraceId } from "@sluice/telemetry";
 import type { ApiContext, ZodApp } from "../context.js";
 import { notFound } from "../http/errors.js";
 import { countFlowRunsBy, listFlowRunsBy } from "../queries/lists.js";
@@ -45,7 +46,13 @@ export function flowRunRoutes(app: ZodApp, ctx: ApiContext): void {
         const { flowRun, created } = await createDeploymentFlowRun(
           ctx.db,
           { ...deployment, parameters: {} },
-          { ...common, parameters: body.parameters ?? {}, state, scheduledTime: state.scheduledTime ?? now },
+          {
+            ...common,
+            parameters: body.parameters ?? {},
+            state,
+            scheduledTime: state.scheduledTime ?? now,
+            traceId: currentTraceId(),
+          },
           now,
         );
         await ctx.dispatcher.enqueue(flowRun, deployment);

@@ -3,6 +3,8 @@
  * workers' heartbeats. A pool's pause and concurrency limit are applied to its Redis queue, so
  * they hold for every worker at once.
  */
+
+import { workQueueLimitKey } from "@sluice/core";
 import {
   countWorkPools,
   createWorkPool,
@@ -15,11 +17,12 @@ import {
   listWorkQueues,
   recordWorkerHeartbeat,
   updateWorkPool,
+  updateWorkQueue,
   type WorkPool,
 } from "@sluice/db";
 import { z } from "zod";
 import type { ApiContext, ZodApp } from "../context.js";
-import { notFound } from "../http/errors.js";
+import { HttpError, notFound } from "../http/errors.js";
 import { workPoolExtras, workPoolExtrasOf } from "../queries/work-pools.js";
 import { jsonObject, optionalBody } from "../schemas/common.js";
 import { type WorkPoolFilter, workerFilterBody, workPoolFilterBody, workQueueFilterBody } from "../schemas/filters.js";
@@ -51,6 +54,14 @@ const workPoolUpdate = z.object({
 
 const workQueueCreate = z.object({
   name: z.string().min(1),
+  description: z.string().nullish(),
+  is_paused: z.boolean().nullish(),
+  concurrency_limit: z.number().int().min(0).nullish(),
+  priority: z.number().int().min(1).nullish(),
+});
+
+const workQueueUpdate = z.object({
+  name: z.string().min(1).nullish(),
   description: z.string().nullish(),
   is_paused: z.boolean().nullish(),
   concurrency_limit: z.number().int().min(0).nullish(),
@@ -96,21 +107,32 @@ export function workPoolRoutes(app: ZodApp, ctx: ApiContext): void {
     async (request) => {
       const pool = await requirePool(request.params.name);
       const now = ctx.now();
-      const [out, workers, depth] = await Promise.all([
+      const [out, workers, depth, queues] = await Promise.all([
         poolOut(pool),
         listWorkers(ctx.db, pool.name, {}),
         ctx.dispatcher.queueDepth(pool.name),
+        listWorkQueues(ctx.db, pool.name),
       ]);
       const workersOut = (workers ?? []).map((worker) => workerOut(worker, now));
+      // A limited work queue's slots in use are the runs holding its leases.
+      const limited = (queues?.queues ?? []).filter((queue) => queue.concurrencyLimit !== null);
+      const holders = await ctx.leaseHolders(limited.map((queue) => workQueueLimitKey(pool.name, queue.name)));
       return {
         name: pool.name,
         status: out.status,
         is_paused: pool.paused,
         concurrency_limit: pool.concurrencyLimit,
+        // Flow runs workers hold now, across the pool (what its concurrency limit caps).
+        concurrency_in_use: depth.flow_runs.running,
         workers_online: workersOut.filter((worker) => worker.status === "ONLINE").length,
         workers: workersOut,
         flow_runs: depth.flow_runs,
         task_runs: depth.task_runs,
+        work_queues: limited.map((queue) => ({
+          name: queue.name,
+          concurrency_limit: queue.concurrencyLimit,
+          concurrency_in_use: holders.get(workQueueLimitKey(pool.name, queue.name))?.length ?? 0,
+        })),
       };
     },
   );
@@ -184,6 +206,7 @@ export function workPoolRoutes(app: ZodApp, ctx: ApiContext): void {
     { schema: { tags: ["Work Pools"], summary: "Delete a work pool", params: poolParams } },
     async (request, reply) => {
       if (!(await deleteWorkPool(ctx.db, request.params.name))) throw notFound("Work pool");
+      await ctx.workQueueLimits.dropPool(request.params.name);
       return reply.code(204).send();
     },
   );
@@ -203,8 +226,42 @@ export function workPoolRoutes(app: ZodApp, ctx: ApiContext): void {
         paused: body.is_paused ?? false,
       });
       if (!queue) throw notFound("Work pool");
+      // Workers enforce a queue's limit on the runs of that queue, across the pool.
+      if (queue.concurrencyLimit !== null)
+        await ctx.workQueueLimits.set(request.params.name, queue.name, queue.concurrencyLimit);
       const pool = await requirePool(request.params.name);
       return reply.code(201).send(workQueueOut(queue, pool, await workPoolExtrasOf(ctx.db, pool, ctx.now())));
+    },
+  );
+
+  app.patch(
+    "/work_pools/:name/queues/:queue",
+    {
+      schema: {
+        tags: ["Work Pools"],
+        summary: "Update a work queue (concurrency_limit: null removes its limit)",
+        params: queueParams,
+        body: workQueueUpdate,
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      if (body.name && body.name !== request.params.queue) {
+        throw new HttpError(422, [
+          { loc: ["body", "name"], msg: "Renaming a work queue is not supported by Sluice", type: "value_error" },
+        ]);
+      }
+      const queue = await updateWorkQueue(ctx.db, request.params.name, request.params.queue, {
+        description: orUndefined(body.description),
+        paused: orUndefined(body.is_paused),
+        priority: orUndefined(body.priority),
+        concurrencyLimit: body.concurrency_limit,
+      });
+      if (!queue) throw notFound("Work queue");
+      if (body.concurrency_limit !== undefined) {
+        await ctx.workQueueLimits.set(request.params.name, queue.name, queue.concurrencyLimit);
+      }
+      return reply.code(204).send();
     },
   );
 

@@ -1,5 +1,5 @@
 /** Request bodies about runs and deployments: states, schedules, deployment and flow-run creation. */
-import { type StateName, stateTypeOf } from "@sluice/core";
+import { COLLISION_STRATEGIES, type StateName, stateTypeOf } from "@sluice/core";
 import type { InitialState, ScheduleInput } from "@sluice/db";
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
@@ -110,11 +110,19 @@ export function scheduleInputOf(schedule: z.output<typeof scheduleCreate>): Sche
   return { ...common, intervalSeconds: spec.interval, anchorDate: spec.anchor_date ?? null };
 }
 
+/** Prefect's ConcurrencyOptions: what a run finding all of its deployment's slots taken does. */
+export const concurrencyOptions = z.object({
+  collision_strategy: z.enum(COLLISION_STRATEGIES, {
+    error: `Input should be ${COLLISION_STRATEGIES.map((s) => `'${s}'`).join(" or ")}`,
+  }),
+});
+
 /** The deployment fields PATCH accepts (DeploymentCreate has these plus name and flow_id). */
 export const deploymentUpdate = z.object({
   paused: z.boolean().nullish(),
   schedules: z.array(scheduleCreate).nullish(),
   concurrency_limit: z.number().int().positive().nullish(),
+  concurrency_options: concurrencyOptions.nullish(),
   description: z.string().nullish(),
   version: z.string().nullish(),
   tags: tags.nullish(),

@@ -40,6 +40,7 @@ export async function deployCommand(file: string, options: { flowsDir?: string }
         work_queue_name: spec.workQueueName,
         paused: spec.paused,
         concurrency_limit: spec.concurrencyLimit,
+        concurrency_options: spec.collisionStrategy ? { collision_strategy: spec.collisionStrategy } : null,
         schedules: spec.schedules.map((schedule) => ({ active: true, schedule: toApiSchedule(schedule) })),
       });
       count++;

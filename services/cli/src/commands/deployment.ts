@@ -39,7 +39,13 @@ export async function deploymentRunCommand(
 export async function watchFlowRun(client: SluiceClient, run: ApiFlowRun, pollMs = 250): Promise<ApiFlowRun> {
   let current = run;
   let shown = "";
+  let traceShown = false;
   for (;;) {
+    // Known from the start when the API traces the request, else once a tracing worker starts the run.
+    if (current.trace_id && !traceShown) {
+      process.stdout.write(`Trace ID: ${current.trace_id}\n`);
+      traceShown = true;
+    }
     const label = `${current.state_name ?? "?"}`;
     if (label !== shown) {
       const at = (current.state?.timestamp ?? new Date().toISOString()).slice(11, 23);
@@ -71,7 +77,7 @@ export async function deploymentLsCommand(options: { json?: boolean }, config: C
   }
   process.stdout.write(
     `${renderTable(
-      ["NAME", "ID", "WORK POOL", "SCHEDULE", "PAUSED"],
+      ["NAME", "ID", "WORK POOL", "SCHEDULE", "CONCURRENCY", "PAUSED"],
       deployments.map((d) => [
         `${flowNames.get(d.flow_id)}/${d.name}`,
         d.id,
@@ -83,11 +89,20 @@ export async function deploymentLsCommand(options: { json?: boolean }, config: C
               : `every ${s.schedule.interval}s`,
           )
           .join(", "),
+        concurrencyOf(d),
         d.paused ? "yes" : "no",
       ]),
     )}\n`,
   );
   return 0;
+}
+
+/** "1 in use of 2 (ENQUEUE)", or "unlimited". */
+function concurrencyOf(deployment: ApiDeployment): string {
+  const limit = deployment.concurrency_limit;
+  if (limit === null || limit === undefined) return "unlimited";
+  const strategy = deployment.concurrency_options?.collision_strategy ?? "ENQUEUE";
+  return `${deployment.global_concurrency_limit?.active_slots ?? 0} in use of ${limit} (${strategy})`;
 }
 
 export async function deploymentInspectCommand(fullName: string, config: CliConfig): Promise<number> {

@@ -123,6 +123,7 @@ export async function flowRunInspectCommand(
     `Started     ${formatTime(run.startTime)}`,
     `Ended       ${formatTime(run.endTime)}`,
     `Duration    ${formatDuration(runSeconds(run, now))}   Run count ${run.runCount}`,
+    ...(run.traceId ? [`Trace ID    ${run.traceId}`] : []),
     "",
     "Parameters",
     indent(JSON.stringify(run.parameters, null, 2)),
@@ -234,6 +235,7 @@ function flowRunJson(run: FlowRunSummary) {
     run_count: run.runCount,
     work_pool_name: run.workPoolName,
     work_queue_name: run.workQueueName,
+    trace_id: run.traceId ?? null,
     result: run.result ?? null,
   };
 }

@@ -9,7 +9,7 @@ import { createDatabase, migrateDatabase } from "@sluice/db";
 import { redisKeys } from "@sluice/queue";
 import { Recorder } from "@sluice/recorder";
 import { Scheduler } from "@sluice/scheduler";
-import type { Logger } from "@sluice/telemetry";
+import { type Logger, startTelemetry } from "@sluice/telemetry";
 import { Redis } from "ioredis";
 import { type CliConfig, redactUrl } from "../config.js";
 
@@ -30,6 +30,8 @@ export async function serverStartCommand(
     throw new Error(`--services takes a comma-separated subset of ${SERVICES.join(",")}; got '${options.services}'`);
   }
   const services = new Set(wanted as Service[]);
+  // Traces (when OTEL_* configure an exporter) of the API's requests and what they enqueue.
+  const telemetry = await startTelemetry({ serviceName: "sluice-api" });
 
   process.stdout.write(`Preparing the database ${redactUrl(config.databaseUrl)}…\n`);
   await migrateDatabase(config.databaseUrl);
@@ -71,5 +73,6 @@ export async function serverStartCommand(
   for (const stop of stops) await stop().catch((error) => logger.error({ err: error }, "error while stopping"));
   redis.disconnect();
   await database.close();
+  await telemetry.shutdown();
   return 0;
 }

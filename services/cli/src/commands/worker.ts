@@ -1,11 +1,18 @@
 /** `sluice worker start --pool NAME [--limit N] [--flows DIR]`: run a pool's flow runs until SIGTERM. */
 import { hostname } from "node:os";
 import { resolve } from "node:path";
-import { createDatabase } from "@sluice/db";
-import { redisKeys } from "@sluice/queue";
+import { createDatabase, PostgresResultStore } from "@sluice/db";
+import { redisKeys, TaskRunPayloads } from "@sluice/queue";
 import { configureEngine } from "@sluice/sdk";
-import type { Logger } from "@sluice/telemetry";
-import { buildClusterEngine, FlowRunWorker, QueueTaskDispatcher, startHeartbeats, TaskRunWorker } from "@sluice/worker";
+import { type Logger, startTelemetry } from "@sluice/telemetry";
+import {
+  buildClusterEngine,
+  FlowRunWorker,
+  QueueTaskDispatcher,
+  startHeartbeats,
+  startWorkerMetrics,
+  TaskRunWorker,
+} from "@sluice/worker";
 import { Redis } from "ioredis";
 import { apiClient, type CliConfig } from "../config.js";
 import { printRunLog } from "../console-output.js";
@@ -16,6 +23,8 @@ export interface WorkerCommandOptions {
   flows: string;
   name?: string;
   taskLimit: string;
+  /** Serve Prometheus metrics on this port (GET /metrics). */
+  metricsPort?: string;
 }
 
 export async function workerStartCommand(
@@ -29,8 +38,16 @@ export async function workerStartCommand(
   const taskLimit = Number(options.taskLimit);
   if (!Number.isInteger(taskLimit) || taskLimit < 1)
     throw new Error(`--task-limit must be a positive integer, got '${options.taskLimit}'`);
+  const metricsPort = options.metricsPort === undefined ? undefined : Number(options.metricsPort);
+  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535))
+    throw new Error(`--metrics-port must be a port number, got '${options.metricsPort}'`);
   const name = options.name ?? `${hostname()}-${process.pid}`;
   const flowsDir = resolve(options.flows);
+  // Traces (when OTEL_* configure an exporter): this worker's spans name its pool and itself.
+  const telemetry = await startTelemetry({
+    serviceName: "sluice-worker",
+    attributes: { "service.instance.id": name, "sluice.work_pool.name": options.pool, "sluice.worker.name": name },
+  });
   const client = apiClient(config);
   try {
     await client.createWorkPool({ name: options.pool });
@@ -48,6 +65,14 @@ export async function workerStartCommand(
   const keys = redisKeys(config.redisPrefix);
   const cluster = buildClusterEngine(redis, database, keys);
   cluster.engine.onLog = (event, label) => printRunLog(event, label);
+  // Task-run arguments and results too large for Redis go through Postgres (task_run_payloads).
+  const payloads = new TaskRunPayloads({
+    store: new PostgresResultStore(database.db, {
+      onSweepError: (error) => logger.warn({ err: error }, "could not delete expired task-run payloads"),
+    }),
+    inlineLimitBytes: config.inlinePayloadBytes,
+    onError: (error) => logger.warn({ err: error }, "could not delete task-run payloads (they expire)"),
+  });
   // Task runs the flows here submit go on the pool's task queue, for every worker to share.
   const taskDispatcher = new QueueTaskDispatcher({
     connection: redis,
@@ -55,6 +80,7 @@ export async function workerStartCommand(
     workPoolName: options.pool,
     flowsDir,
     local: cluster.engine.dispatcher,
+    payloads,
   });
   cluster.engine.dispatcher = taskDispatcher;
   configureEngine(cluster.engine);
@@ -66,6 +92,8 @@ export async function workerStartCommand(
     limit: taskLimit,
     engine: cluster.engine,
     logger,
+    payloads,
+    lockDurationMs: config.workerLockSeconds * 1000,
   });
   await taskWorker.start();
   const worker = new FlowRunWorker({
@@ -78,9 +106,24 @@ export async function workerStartCommand(
     engine: cluster.engine,
     logger,
     cancelGraceMs: config.cancelGraceSeconds * 1000,
+    lockDurationMs: config.workerLockSeconds * 1000,
+    stalledIntervalMs: config.workerLockSeconds * 500,
   });
   await worker.start();
   const heartbeats = startHeartbeats(client, { workPoolName: options.pool, name, intervalSeconds: 10, logger });
+  const metrics =
+    metricsPort === undefined
+      ? null
+      : await startWorkerMetrics({
+          port: metricsPort,
+          connection: redis,
+          prefix: config.redisPrefix,
+          workPoolName: options.pool,
+          flowRunLimit: limit,
+          taskRunLimit: taskLimit,
+          logger,
+        });
+  if (metrics) process.stdout.write(`Worker '${name}' metrics at http://0.0.0.0:${metrics.port}/metrics\n`);
   process.stdout.write(
     `Worker '${name}' started: pool '${options.pool}', up to ${limit} runs at once, flows from ${flowsDir}\n`,
   );
@@ -97,10 +140,13 @@ export async function workerStartCommand(
   await worker.stop();
   await taskWorker.stop();
   await taskDispatcher.close();
+  await payloads.settle();
   await cluster.events.flush();
   await cluster.leases.close();
+  await metrics?.close();
   redis.disconnect();
   await database.close();
+  await telemetry.shutdown();
   process.stdout.write(`Worker '${name}' stopped after ${worker.runsFinished} flow runs.\n`);
   return 0;
 }

@@ -1,0 +1,289 @@
+/**
+ * `npm run bench`: Sluice and its peers (raw BullMQ, graphile-worker, pg-boss) side by side on
+ * this machine's Redis and Postgres, workloads W1–W4 and memory (see ../../shared/DESIGN.md,
+ * "Performance goals"), and Sluice's W2 and W3 again with tracing on (tracing.ts). Prints a table
+ * and writes bench/results/<timestamp>.json, latest.json, latest.md and latest.svg (a `--quick`
+ * run writes them under bench/results/quick/ instead, so it never replaces the committed full
+ * results). Exits 1 when a result row is missing or not finite, or when the traced cluster's spans
+ * never reached the receiver; such a run writes only its timestamped file.
+ *
+ *   npm run bench                          # everything, a few minutes
+ *   npm run bench -- --quick               # small sizes, under a minute
+ *   npm run bench -- --only W2,W3 --systems sluice,bullmq
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { BenchError, ROOT, SLUICE_SETTINGS, type SluiceCluster, startSluiceCluster } from "./cluster.js";
+import type { BenchContext } from "./context.js";
+import { describeReceived, type OtlpReceiver, startOtlpReceiver } from "./otlp-receiver.js";
+import { PEER_SETTINGS, type PeerRun, startPeer } from "./peers.js";
+import { Progress } from "./progress.js";
+import { textTable, writeReport } from "./report.js";
+import {
+  type BenchReport,
+  type Mode,
+  PEERS,
+  type Peer,
+  type Result,
+  reportProblems,
+  SIZES,
+  SYSTEMS,
+  type System,
+  type Workload,
+} from "./results.js";
+import { provisionServices, readMachine } from "./services.js";
+import { TRACING_SETTINGS, tracingOverheadRows } from "./tracing.js";
+import { chainPeer, chainSluice } from "./workloads/w1-chain.js";
+import { throughputPeer, throughputSluice } from "./workloads/w2-throughput.js";
+import { latencyPeer, latencySluice } from "./workloads/w3-latency.js";
+import { etlSluice } from "./workloads/w4-etl.js";
+
+const USAGE = `Usage: npm run bench -- [--quick] [--only W1,W2,W3,W4] [--systems sluice,bullmq,graphile-worker,pg-boss] [--out DIR]
+
+  --quick     small sizes (under a minute): a smoke check, not for comparing
+  --only      these workloads (memory is measured during W2 and W3)
+  --systems   these systems
+  --out       where to write the results (default bench/results, or bench/results/quick with --quick)`;
+
+function parseList<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T[] {
+  if (value === undefined) return [...allowed];
+  const items = value.split(",").map((item) => item.trim()) as T[];
+  const unknown = items.filter((item) => !allowed.includes(item));
+  if (unknown.length > 0) throw new Error(`unknown ${what}: ${unknown.join(", ")} (known: ${allowed.join(", ")})`);
+  return allowed.filter((item) => items.includes(item));
+}
+
+const RUNNABLE: Workload[] = ["W1", "W2", "W3", "W4"];
+const PEER_WORKLOADS: Workload[] = ["W1", "W2", "W3"];
+const TRACED_WORKLOADS: Workload[] = ["W2", "W3"];
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean", default: false },
+      only: { type: "string" },
+      systems: { type: "string" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const mode: Mode = values.quick ? "quick" : "full";
+  const runnable = parseList(values.only, RUNNABLE, "workloads");
+  const systems = parseList<System>(values.systems, SYSTEMS, "systems");
+  const outDir = values.out ?? join(ROOT, "bench", "results", ...(mode === "quick" ? ["quick"] : []));
+
+  const stopServices = await provisionServices((line) => process.stderr.write(`${line}\n`));
+  try {
+    return await runBench(mode, runnable, systems, outDir);
+  } finally {
+    await stopServices();
+  }
+}
+
+async function runBench(mode: Mode, runnable: Workload[], systems: System[], outDir: string): Promise<number> {
+  const sizes = SIZES[mode];
+  const workloads: Workload[] = [...runnable];
+  if (runnable.includes("W2") || runnable.includes("W3")) workloads.push("memory");
+  const peers = PEERS.filter((peer) => systems.includes(peer));
+  const machine = await readMachine();
+  const started = new Date();
+  const results: Result[] = [];
+  const errors: string[] = [];
+  // W2 and W3 run again on a traced Sluice cluster (tracing.ts).
+  const traced = systems.includes("sluice") ? runnable.filter((w) => TRACED_WORKLOADS.includes(w)) : [];
+  let tracing: BenchReport["run"]["tracing"];
+
+  // The plan: Sluice's workloads on one cluster, W2 and W3 on a traced one, then each peer's on its own workers.
+  const weight: Record<Workload, number> = {
+    W1: 2 + (sizes.chainRepeats + 1) * 1.5,
+    W2: 3 + sizes.throughputTasks / 1000,
+    W3: 3 + sizes.latencySeconds,
+    W4: 3 + (sizes.etlRuns * sizes.etlRows) / 40_000,
+    memory: 0,
+  };
+  const progress = new Progress(
+    [
+      ...(systems.includes("sluice") && runnable.length > 0
+        ? [
+            { id: "sluice:start", label: "sluice: start server + 2 workers", weight: 8 },
+            ...runnable.map((w) => ({ id: `sluice:${w}`, label: `${w} · sluice`, weight: weight[w] })),
+          ]
+        : []),
+      ...(traced.length > 0
+        ? [
+            { id: "sluice-traced:start", label: "sluice (tracing on): start server + 2 workers", weight: 8 },
+            ...traced.map((w) => ({
+              id: `sluice-traced:${w}`,
+              label: `${w} · sluice (tracing on)`,
+              weight: weight[w],
+            })),
+          ]
+        : []),
+      ...peers.flatMap((peer) =>
+        runnable.some((w) => PEER_WORKLOADS.includes(w))
+          ? [
+              { id: `${peer}:start`, label: `${peer}: start 2 workers`, weight: 3 },
+              ...runnable
+                .filter((w) => PEER_WORKLOADS.includes(w))
+                .map((w) => ({ id: `${peer}:${w}`, label: `${w} · ${peer}`, weight: weight[w] / 2 })),
+            ]
+          : [],
+      ),
+    ],
+    process.stderr,
+  );
+  const ctx: BenchContext = { sizes, progress, record: (result) => results.push(result) };
+  const onStderr = (line: string) => progress.log(line);
+
+  const cleanups = new Set<() => Promise<void>>();
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    progress.log("interrupted: cleaning up (Ctrl-C again to leave everything behind)");
+    void Promise.allSettled([...cleanups].map((cleanup) => cleanup())).then(() => process.exit(130));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  /** Runs one step; a failure is reported and the run goes on (the results will be incomplete). */
+  const step = async (id: string, body: () => Promise<unknown>): Promise<boolean> => {
+    if (interrupted) return false;
+    progress.start(id);
+    try {
+      await body();
+      progress.done();
+      return true;
+    } catch (error) {
+      // A BenchError says what went wrong in the workload; anything else is a bug here: show where.
+      const detail = error instanceof BenchError || !(error instanceof Error) ? String(error) : error.stack;
+      const message = `${id} failed: ${detail}`;
+      errors.push(message);
+      progress.done("FAILED");
+      progress.log(message);
+      return false;
+    }
+  };
+
+  /** Sluice's workloads on a cluster of its own; with `receiver`, a traced one exporting its spans there. */
+  const runSluice = async (id: string, workloads: Workload[], receiver?: OtlpReceiver) => {
+    let cluster: SluiceCluster | undefined;
+    const closeCluster = async () => cluster?.close();
+    cleanups.add(closeCluster);
+    try {
+      if (
+        await step(`${id}:start`, async () => {
+          cluster = await startSluiceCluster(onStderr, (what, fraction) => progress.update(fraction, what), {
+            tracing: receiver,
+          });
+        })
+      ) {
+        const sluice = cluster as SluiceCluster;
+        const bodies: Record<string, (c: BenchContext, s: SluiceCluster) => Promise<void>> = {
+          W1: chainSluice,
+          W2: throughputSluice,
+          W3: latencySluice,
+          W4: etlSluice,
+        };
+        for (const workload of workloads) {
+          const body = bodies[workload];
+          if (body) await step(`${id}:${workload}`, () => body(ctx, sluice));
+        }
+      }
+    } finally {
+      await closeCluster().catch((error) => errors.push(`closing the Sluice cluster (${id}): ${error}`));
+      cleanups.delete(closeCluster);
+    }
+  };
+
+  if (systems.includes("sluice") && runnable.length > 0) await runSluice("sluice", runnable);
+  if (traced.length > 0 && !interrupted) {
+    const receiver = await startOtlpReceiver();
+    const closeReceiver = () => receiver.close();
+    cleanups.add(closeReceiver);
+    try {
+      await runSluice("sluice-traced", traced, receiver);
+      // Counted once the cluster has stopped: its processes export what they still buffer as they exit.
+      tracing = { settings: TRACING_SETTINGS, ...receiver.received() };
+    } finally {
+      await closeReceiver();
+      cleanups.delete(closeReceiver);
+    }
+    for (const row of tracingOverheadRows(results)) ctx.record(row);
+  }
+
+  for (const peer of peers) {
+    const peerWorkloads = runnable.filter((w) => PEER_WORKLOADS.includes(w));
+    if (peerWorkloads.length === 0) continue;
+    let handle: PeerRun | undefined;
+    const closePeer = async () => handle?.close();
+    cleanups.add(closePeer);
+    try {
+      if (
+        await step(`${peer}:start`, async () => {
+          handle = await startPeer(peer, sizes.chainTaskMs, onStderr);
+        })
+      ) {
+        const run = handle as PeerRun;
+        const bodies: Record<string, (c: BenchContext, p: PeerRun) => Promise<void>> = {
+          W1: chainPeer,
+          W2: throughputPeer,
+          W3: latencyPeer,
+        };
+        for (const workload of peerWorkloads) {
+          const body = bodies[workload];
+          if (body) await step(`${peer}:${workload}`, () => body(ctx, run));
+        }
+      }
+    } finally {
+      await closePeer().catch((error) => errors.push(`closing ${peer}: ${error}`));
+      cleanups.delete(closePeer);
+    }
+  }
+  progress.finish();
+  if (interrupted) return 130;
+
+  const settings: Partial<Record<System, string>> = {};
+  if (systems.includes("sluice")) settings.sluice = SLUICE_SETTINGS;
+  for (const peer of peers) settings[peer as Peer] = PEER_SETTINGS[peer].description;
+  const report: BenchReport = {
+    machine,
+    results,
+    run: {
+      mode,
+      started_at: started.toISOString(),
+      seconds: Math.round((Date.now() - started.getTime()) / 100) / 10,
+      workloads,
+      systems,
+      sizes,
+      settings,
+      ...(tracing ? { tracing } : {}),
+    },
+  };
+  const problems = [...errors, ...reportProblems(report)];
+  // An incomplete run never replaces latest.* (the committed results): only its timestamped file is written.
+  const files = writeReport(report, outDir, { latest: problems.length === 0 });
+  process.stdout.write(
+    `\n${textTable(results)}\n\n${machine.cores} cores, node ${machine.node}, redis ${machine.redis}, ` +
+      `postgres ${machine.postgres}; ${mode} run in ${report.run.seconds} s\n`,
+  );
+  if (tracing) process.stdout.write(`Tracing on: the OTLP receiver got ${describeReceived(tracing)} of spans\n`);
+  process.stdout.write(`Written: ${files.map((file) => file.replace(ROOT, "")).join(", ")}\n`);
+  if (problems.length > 0) {
+    process.stderr.write(`\nThe results are incomplete:\n${problems.map((p) => `  - ${p}`).join("\n")}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

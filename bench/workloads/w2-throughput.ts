@@ -1,0 +1,131 @@
+/**
+ * W2 throughput: 20,000 no-op task runs through `.map()` in one flow run on two workers, timed
+ * from `create_flow_run` until every task run is recorded Completed in Postgres (with its state
+ * history); the peers do 20,000 no-op jobs on two worker processes, timed from the first enqueue
+ * to the last job. Also the peak RSS of the processes during it (the "memory" rows). On a traced
+ * cluster the same, recorded as the "(tracing on)" variants.
+ */
+import { createFlowRun, type SluiceCluster, waitForFlowRuns, waitUntil } from "../cluster.js";
+import { type BenchContext, formatCount, now } from "../context.js";
+import { describePeaks, measurePeakRss } from "../memory.js";
+import type { PeerRun } from "../peers.js";
+import { round, VARIANT } from "../results.js";
+import { exportsSince } from "../tracing.js";
+
+const WARM_UP_TASKS = 100;
+
+export async function throughputSluice(ctx: BenchContext, cluster: SluiceCluster): Promise<void> {
+  const count = ctx.sizes.throughputTasks;
+  const deployment = await cluster.deployment("Noop Map", "noop-map");
+  // Warm-up: both workers load the task's module; then start from empty tables.
+  const warmUp = await createFlowRun(cluster, deployment, { count: WARM_UP_TASKS });
+  await waitForFlowRuns(cluster, [warmUp], "the warm-up run");
+  await cluster.truncateRuns();
+
+  const pids = [cluster.server.pid, ...cluster.workers.map((worker) => worker.pid)];
+  const exported = exportsSince(cluster.tracing);
+  const { result, peaksMb, startsMb, sinceStart } = await measurePeakRss(pids, async () => {
+    const sent = now();
+    const id = await createFlowRun(cluster, deployment, { count });
+    await cluster.waitUntil(async () => {
+      const { rows } = await cluster.pool.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM task_runs WHERE flow_run_id = $1 AND state_type = 'COMPLETED'",
+        [id],
+      );
+      const n = rows[0]?.n ?? 0;
+      ctx.progress.update(n / count, `${formatCount(n)}/${formatCount(count)} task runs recorded`);
+      return n === count;
+    }, "every task run recorded Completed");
+    const recorded = (now() - sent) / 1000;
+    await waitForFlowRuns(cluster, [id], "the map's flow run");
+    const { rows } = await cluster.pool.query<{ ts: Date; states: number }>(
+      `SELECT (SELECT timestamp FROM flow_run_states WHERE flow_run_id = $1 AND type = 'COMPLETED') AS ts,
+              (SELECT count(*)::int FROM task_run_states s JOIN task_runs t ON t.id = s.task_run_id
+                WHERE t.flow_run_id = $1) AS states`,
+      [id],
+    );
+    const inFlow = ((rows[0]?.ts.getTime() ?? Number.NaN) - sent) / 1000;
+    return { recorded, inFlow, states: rows[0]?.states ?? 0, exported: exported() };
+  });
+  const what = `${formatCount(count)} task runs, one .map() on 2 workers`;
+  ctx.record({
+    workload: "W2",
+    system: "sluice",
+    variant: cluster.variant(VARIANT.throughput),
+    metric: "tasks_per_s",
+    value: round(count / result.recorded),
+    notes: `${what}, create_flow_run → all recorded Completed in Postgres (${formatCount(result.states)} task run states) in ${result.recorded.toFixed(2)} s${result.exported}`,
+  });
+  ctx.record({
+    workload: "W2",
+    system: "sluice",
+    variant: cluster.variant(VARIANT.throughputInFlow),
+    metric: "tasks_per_s",
+    value: round(count / result.inFlow),
+    notes: `${what}, create_flow_run → the flow run Completed (every result back in the flow) in ${result.inFlow.toFixed(2)} s`,
+  });
+  const [server = Number.NaN, ...workers] = peaksMb;
+  const [serverStart = Number.NaN, ...workerStarts] = startsMb;
+  const peak = sinceStart ? "peak since start" : "peak during W2";
+  ctx.record({
+    workload: "memory",
+    system: "sluice",
+    variant: cluster.variant(VARIANT.workerW2),
+    metric: "rss_mb",
+    value: round(Math.max(...workers)),
+    notes: `the larger of the 2 workers: ${describePeaks(workers, workerStarts)}, VmHWM ${peak}; the flow's worker holds ${formatCount(count)} task-run futures`,
+  });
+  ctx.record({
+    workload: "memory",
+    system: "sluice",
+    variant: cluster.variant(VARIANT.serverW2),
+    metric: "rss_mb",
+    value: round(server),
+    notes: `sluice server start (api + scheduler + recorder): ${describePeaks([server], [serverStart])}, VmHWM ${peak}`,
+  });
+}
+
+export async function throughputPeer(ctx: BenchContext, peer: PeerRun): Promise<void> {
+  const count = ctx.sizes.throughputTasks;
+  const warmUpBase = peer.noopsDone();
+  await peer.addNoops(WARM_UP_TASKS);
+  await waitUntil(() => peer.noopsDone() >= warmUpBase + WARM_UP_TASKS, `${peer.system} warm-up`, {
+    alive: peer.alive,
+  });
+  const {
+    result: seconds,
+    peaksMb,
+    startsMb,
+    sinceStart,
+  } = await measurePeakRss(peer.pids(), async () => {
+    const base = peer.noopsDone();
+    const sent = now();
+    await peer.addNoops(count);
+    await waitUntil(
+      () => {
+        const n = peer.noopsDone() - base;
+        ctx.progress.update(n / count, `${formatCount(n)}/${formatCount(count)} jobs`);
+        return n >= count;
+      },
+      `${peer.system}: ${count} jobs`,
+      { alive: peer.alive, everyMs: 20 },
+    );
+    return (peer.lastNoopAt() - sent) / 1000;
+  });
+  ctx.record({
+    workload: "W2",
+    system: peer.system,
+    variant: VARIANT.throughput,
+    metric: "tasks_per_s",
+    value: round(count / seconds),
+    notes: `${formatCount(count)} no-op jobs, first enqueue → last job done in ${seconds.toFixed(2)} s; ${peer.settings.description}`,
+  });
+  ctx.record({
+    workload: "memory",
+    system: peer.system,
+    variant: VARIANT.workerW2,
+    metric: "rss_mb",
+    value: round(Math.max(...peaksMb)),
+    notes: `the larger of the 2 worker processes: ${describePeaks(peaksMb, startsMb)}, VmHWM ${sinceStart ? "peak since start" : "peak during W2"}`,
+  });
+}

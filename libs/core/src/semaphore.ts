@@ -1,0 +1,33 @@
+/** At most `limit` calls of `run` in progress at once; the others wait their turn, first come first served. */
+export class Semaphore {
+  private active = 0;
+  /** A queue with a moving head: thousands of waiters (a large `.map()`) cost O(1) each. */
+  private waiting: (() => void)[] = [];
+  private head = 0;
+
+  constructor(readonly limit: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      return await work();
+    } finally {
+      this.release();
+    }
+  }
+
+  private release(): void {
+    const next = this.waiting[this.head];
+    if (!next) {
+      this.active--;
+      return;
+    }
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.head);
+      this.head = 0;
+    }
+    next(); // the slot passes straight to the next waiter
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * How the result of a queued task run reaches the process awaiting it: the worker that ran it
+ * adds one entry to the awaiting process's own reply stream, which that process reads with a
+ * blocking XREAD. Each process reads only its own replies (BullMQ's queue events would make every
+ * flow process parse every event of the whole pool), and nothing is polled.
+ */
+import type { Redis } from "ioredis";
+
+/** What a worker sends back: the task run's result, or the error it ended with. */
+export type TaskRunReply =
+  | { taskRunId: string; ok: true; value: unknown }
+  | { taskRunId: string; ok: false; error: { name: string; message: string } };
+
+const REPLY_FIELD = "r";
+/** A reply stream outlives its reader by this much at most (a process that died leaves nothing behind). */
+const REPLY_STREAM_TTL_SECONDS = 3600;
+
+/**
+ * Sends replies; those for the same stream in the same tick go in one entry (a worker finishing
+ * many task runs of one `.map()` at once writes one entry, not one per run).
+ */
+export class TaskRunReplySender {
+  private readonly batches = new Map<string, { replies: TaskRunReply[]; sent: Promise<void> }>();
+
+  constructor(private readonly redis: Redis) {}
+
+  send(stream: string, reply: TaskRunReply): Promise<void> {
+    let batch = this.batches.get(stream);
+    if (!batch) {
+      const replies: TaskRunReply[] = [];
+      const sent = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        this.batches.delete(stream);
+        await this.redis.xadd(stream, "*", REPLY_FIELD, JSON.stringify(replies.length === 1 ? replies[0] : replies));
+      });
+      batch = { replies, sent };
+      this.batches.set(stream, batch);
+    }
+    batch.replies.push(reply);
+    return batch.sent;
+  }
+}
+
+interface Waiter {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+export class TaskRunReplyReader {
+  private readonly waiters = new Map<string, Waiter>();
+  /** The stream is this reader's alone: everything in it is for it. */
+  private lastId = "0-0";
+  private reading: Promise<void> | null = null;
+  private closed = false;
+
+  /** `connection`: used for blocking reads only (a connection of its own). */
+  constructor(
+    private readonly connection: Redis,
+    readonly stream: string,
+  ) {}
+
+  /**
+   * Resolves with the run's result (or rejects with its error) when its reply arrives. Call it
+   * before the run can finish (before enqueueing it), so no reply is missed.
+   */
+  wait<T>(taskRunId: string): Promise<T> {
+    if (this.closed) return Promise.reject(new Error("task-run reply reader is closed"));
+    const reply = new Promise<T>((resolve, reject) => {
+      this.waiters.set(taskRunId, { resolve: resolve as (value: unknown) => void, reject });
+    });
+    this.reading ??= this.readLoop().finally(() => {
+      this.reading = null;
+    });
+    return reply;
+  }
+
+  /** Stops waiting for a run (e.g. it could not be enqueued). */
+  forget(taskRunId: string): void {
+    this.waiters.delete(taskRunId);
+  }
+
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
+  private async readLoop(): Promise<void> {
+    while (this.waiters.size > 0 && !this.closed) {
+      let entries: [string, string[]][];
+      try {
+        const reply = (await this.connection.xread(
+          "COUNT",
+          1000,
+          "BLOCK",
+          1000,
+          "STREAMS",
+          this.stream,
+          this.lastId,
+        )) as [string, [string, string[]][]][] | null;
+        entries = reply?.[0]?.[1] ?? [];
+      } catch {
+        if (this.closed) return;
+        // Redis unreachable: ioredis reconnects; try again shortly.
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        continue;
+      }
+      if (entries.length === 0) continue;
+      for (const [, fields] of entries) this.deliver(fields);
+      this.lastId = entries[entries.length - 1]?.[0] ?? this.lastId;
+      // What was read is no longer needed; the stream expires if this process goes away.
+      await this.connection
+        .multi()
+        .xtrim(this.stream, "MINID", this.lastId)
+        .expire(this.stream, REPLY_STREAM_TTL_SECONDS)
+        .exec()
+        .catch(() => {});
+    }
+  }
+
+  private deliver(fields: string[]): void {
+    const index = fields.indexOf(REPLY_FIELD);
+    if (index < 0) return;
+    let replies: TaskRunReply | TaskRunReply[];
+    try {
+      replies = JSON.parse(fields[index + 1] ?? "") as TaskRunReply | TaskRunReply[];
+    } catch {
+      return;
+    }
+    for (const reply of Array.isArray(replies) ? replies : [replies]) this.settle(reply);
+  }
+
+  private settle(reply: TaskRunReply): void {
+    const waiter = this.waiters.get(reply.taskRunId);
+    if (!waiter) return; // a duplicate (a redelivered run), or one nobody waits for any more
+    this.waiters.delete(reply.taskRunId);
+    if (reply.ok) waiter.resolve(reply.value);
+    else waiter.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
+  }
+
+  /** Rejects every wait still pending; the owner then disconnects the connection (ending a blocked read). */
+  close(): void {
+    this.closed = true;
+    for (const waiter of this.waiters.values()) waiter.reject(new Error("task-run reply reader closed"));
+    this.waiters.clear();
+  }
+}

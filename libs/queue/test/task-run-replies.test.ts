@@ -1,0 +1,55 @@
+import { createTestContext, type TestContext } from "@sluice/testing";
+import type { Redis } from "ioredis";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { redisKeys, TaskRunReplyReader, TaskRunReplySender } from "../src/index.js";
+
+let ctx: TestContext;
+let readerConnection: Redis;
+let reader: TaskRunReplyReader;
+beforeEach(async () => {
+  ctx = await createTestContext();
+  readerConnection = ctx.redis.duplicate();
+  reader = new TaskRunReplyReader(readerConnection, redisKeys(ctx.prefix).taskRunReplies("flow-process-1"));
+});
+afterEach(async () => {
+  reader.close();
+  readerConnection.disconnect();
+  await ctx.close();
+});
+
+describe("task-run replies", () => {
+  it("wake each waiting submitter with its own result or error, and are trimmed once read", async () => {
+    const sender = new TaskRunReplySender(ctx.redis);
+    const results = ["a", "b", "c"].map((id) => reader.wait<string>(id));
+    const failed = reader.wait("d");
+    await Promise.all([
+      sender.send(reader.stream, { taskRunId: "b", ok: true, value: "B" }),
+      sender.send(reader.stream, { taskRunId: "a", ok: true, value: "A" }),
+      sender.send(reader.stream, { taskRunId: "c", ok: true, value: "C" }),
+      sender.send(reader.stream, { taskRunId: "d", ok: false, error: { name: "ValueError", message: "bad row 7" } }),
+    ]);
+    expect(await Promise.all(results)).toEqual(["A", "B", "C"]);
+    await expect(failed).rejects.toMatchObject({ name: "ValueError", message: "bad row 7" });
+    // Read entries are trimmed away (the last one stays as the read position).
+    expect(await ctx.redis.xlen(reader.stream)).toBeLessThanOrEqual(1);
+    expect(reader.waiting).toBe(0);
+  });
+
+  it("ignore a duplicate reply (a redelivered run) and deliver replies sent before the reader read", async () => {
+    const sender = new TaskRunReplySender(ctx.redis);
+    const first = reader.wait<number>("run-1");
+    await sender.send(reader.stream, { taskRunId: "run-1", ok: true, value: 1 });
+    await sender.send(reader.stream, { taskRunId: "run-1", ok: true, value: 2 });
+    expect(await first).toBe(1);
+    // A reply already in the stream when the reader (re)starts reading is still delivered.
+    await sender.send(reader.stream, { taskRunId: "run-2", ok: true, value: 3 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await reader.wait<number>("run-2")).toBe(3);
+  });
+
+  it("close() rejects what is still awaited", async () => {
+    const pending = reader.wait("never");
+    reader.close();
+    await expect(pending).rejects.toThrow(/closed/);
+  });
+});

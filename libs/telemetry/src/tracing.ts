@@ -1,0 +1,229 @@
+/**
+ * Sluice's spans, through `@opentelemetry/api` only (no SDK here). Every helper first checks one
+ * module flag, set by `startTelemetry()` when an exporter is configured: with tracing off they call
+ * the wrapped function directly, so the hot path pays a boolean test and nothing else.
+ *
+ * The trace of a deployment run: API request → `send flow-runs.POOL` (producer) → `process
+ * flow-runs.POOL` (consumer, with the queue wait) → `flow_run NAME` → `attempt N` → `task_run NAME`
+ * → `attempt N` (one per try, so retries show) → the task's own spans (user code, HTTP, Postgres).
+ * Queued task runs (`.submit()`, `.map()`, `.delay()`) add `send`/`process task-runs.POOL` between
+ * the flow and the task run, whichever worker runs them. The W3C trace context travels in the jobs'
+ * data (`traceContext`).
+ */
+import {
+  type Attributes,
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  type Tracer,
+  trace,
+} from "@opentelemetry/api";
+import { jobsInProgress, recordQueueWait } from "./run-metrics.js";
+
+export type { Span };
+
+/** A W3C trace context (`traceparent`, maybe `tracestate`) as carried in job data. */
+export type TraceCarrier = Record<string, string>;
+
+export type RunSpanKind = "flow_run" | "task_run";
+
+let enabled = false;
+let cachedTracer: Tracer | undefined;
+/** Which run each open run span stands for, so a run's states go to its own span only. */
+const runSpanKinds = new WeakMap<Span, RunSpanKind>();
+
+/** Whether Sluice records spans (set by `startTelemetry()`). */
+export function isTracingEnabled(): boolean {
+  return enabled;
+}
+
+/**
+ * Turns Sluice's spans on or off. `startTelemetry()` calls it; a program that registers its own
+ * OpenTelemetry tracer provider may call it to get Sluice's spans into that provider.
+ */
+export function setTracingEnabled(on: boolean): void {
+  enabled = on;
+  cachedTracer = undefined;
+}
+
+function tracer(): Tracer {
+  cachedTracer ??= trace.getTracer("sluice");
+  return cachedTracer;
+}
+
+/** Marks the span failed with the error recorded as an exception event. */
+export function recordSpanError(span: Span, error: unknown): void {
+  if (error instanceof Error) span.recordException(error);
+  else span.recordException(String(error));
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
+}
+
+/** Runs `fn` inside a new active span (ended when `fn` settles; a throw marks it ERROR). */
+async function inSpan<T>(
+  name: string,
+  kind: SpanKind,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+  parent = context.active(),
+  isFailure?: (error: unknown) => boolean,
+): Promise<T> {
+  return tracer().startActiveSpan(name, { kind, attributes }, parent, async (span) => {
+    try {
+      return await fn(span);
+    } catch (error) {
+      if (!isFailure || isFailure(error)) recordSpanError(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** A span of Sluice's own around `fn` (INTERNAL), when tracing is on. */
+export function withSpan<T>(name: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
+  if (!enabled) return fn();
+  return inSpan(name, SpanKind.INTERNAL, attributes, fn);
+}
+
+/**
+ * The span of one flow run or task run, around everything the run does (cache lookup, slots,
+ * attempts). Its states are added to it as events (see `runSpanOf`).
+ */
+export function withRunSpan<T>(kind: RunSpanKind, name: string, attributes: Attributes, fn: () => Promise<T>) {
+  if (!enabled) return fn();
+  return inSpan(`${kind} ${name}`, SpanKind.INTERNAL, attributes, (span) => {
+    runSpanKinds.set(span, kind);
+    return fn();
+  });
+}
+
+/** The active span if it is the span of a run of this kind (where that run's states belong). */
+export function runSpanOf(kind: RunSpanKind): Span | undefined {
+  if (!enabled) return undefined;
+  const span = trace.getActiveSpan();
+  return span && runSpanKinds.get(span) === kind ? span : undefined;
+}
+
+/** One attempt of a run (`attempt 2` is the first retry); user spans opened by the body nest under it. */
+export function withAttemptSpan<T>(attempt: number, fn: () => Promise<T>): Promise<T> {
+  if (!enabled) return fn();
+  return inSpan(`attempt ${attempt}`, SpanKind.INTERNAL, { "sluice.run.attempt": attempt }, fn);
+}
+
+/** Adds a run's state change to its span as an event (the span's state attribute follows it). */
+export function recordStateOnSpan(span: Span, name: string, type: string, message: string | null | undefined): void {
+  span.addEvent(
+    name,
+    message ? { "sluice.state.type": type, "sluice.state.message": message } : { "sluice.state.type": type },
+  );
+  span.setAttribute("sluice.state.name", name);
+}
+
+/**
+ * Adds a job to a queue inside a PRODUCER span (OpenTelemetry messaging conventions); `send` gets
+ * the trace context to put in the job's data (undefined when tracing is off).
+ */
+export function withProducerSpan<T>(
+  queueName: string,
+  jobId: string,
+  send: (traceContext: TraceCarrier | undefined) => Promise<T>,
+): Promise<T> {
+  if (!enabled) return send(undefined);
+  return inSpan(
+    `send ${queueName}`,
+    SpanKind.PRODUCER,
+    {
+      "messaging.system": "bullmq",
+      "messaging.operation.type": "send",
+      "messaging.operation.name": "add",
+      "messaging.destination.name": queueName,
+      "messaging.message.id": jobId,
+    },
+    () => {
+      const carrier: TraceCarrier = {};
+      propagation.inject(context.active(), carrier);
+      return send(carrier);
+    },
+  );
+}
+
+/** A job taken from a queue, as `consumeJob` needs it. */
+export interface ConsumedJob {
+  /** The BullMQ queue ("flow-runs.POOL"). */
+  queueName: string;
+  /** Which kind of queue, for the metrics ("flow-runs" or "task-runs"). */
+  queue: "flow-runs" | "task-runs";
+  pool: string;
+  jobId: string;
+  /** When the job became ready to run (ms since the epoch): added, plus its delay. */
+  readyAt: number;
+  /** When a worker took it (default now). */
+  takenAt?: number;
+  traceContext?: TraceCarrier;
+  /** Whether an error thrown by the processing is a failure (default: every error is). */
+  isFailure?: (error: unknown) => boolean;
+}
+
+/**
+ * Processes a job inside a CONSUMER span, child of the producer's span in the job's trace context
+ * (a new trace when it has none), with the time it waited in the queue as `sluice.queue.wait_ms`;
+ * the wait also goes to the `sluice_queue_wait_seconds` histogram when metrics are on.
+ */
+export function consumeJob<T>(job: ConsumedJob, process: () => Promise<T>): Promise<T> {
+  const waitMs = Math.max(0, (job.takenAt ?? Date.now()) - job.readyAt);
+  recordQueueWait(job.queue, job.pool, waitMs / 1000);
+  jobsInProgress[job.queue]++;
+  const done = () => {
+    jobsInProgress[job.queue]--;
+  };
+  if (!enabled) return process().finally(done);
+  const parent = job.traceContext ? propagation.extract(ROOT_CONTEXT, job.traceContext) : ROOT_CONTEXT;
+  return inSpan(
+    `process ${job.queueName}`,
+    SpanKind.CONSUMER,
+    {
+      "messaging.system": "bullmq",
+      "messaging.operation.type": "process",
+      "messaging.operation.name": "process",
+      "messaging.destination.name": job.queueName,
+      "messaging.message.id": job.jobId,
+      "sluice.work_pool.name": job.pool,
+      "sluice.queue.wait_ms": waitMs,
+    },
+    process,
+    parent,
+    job.isFailure,
+  ).finally(done);
+}
+
+/** The trace id of the active span, if tracing is on and the span is sampled (what a run records). */
+export function currentTraceId(): string | undefined {
+  if (!enabled) return undefined;
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (!spanContext || (spanContext.traceFlags & TraceFlags.SAMPLED) === 0) return undefined;
+  return spanContext.traceId;
+}
+
+/** `trace_id` and `span_id` of the active span, for log lines (empty when tracing is off). */
+export function traceLogFields(): { trace_id?: string; span_id?: string } {
+  if (!enabled) return {};
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (!spanContext) return {};
+  return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
+}
+
+/** Names the active HTTP server span after the route (`POST /api/deployments/:id/create_flow_run`). */
+export function nameHttpServerSpan(method: string, route: string | undefined): void {
+  if (!enabled || !route) return;
+  const span = trace.getActiveSpan();
+  if (!span) return;
+  span.updateName(`${method} ${route}`);
+  span.setAttribute("http.route", route);
+}

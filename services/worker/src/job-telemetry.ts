@@ -1,0 +1,21 @@
+/** What the telemetry needs of a BullMQ job a worker took (see `consumeJob` in @sluice/telemetry). */
+import type { ConsumedJob } from "@sluice/telemetry";
+import { DelayedError, type Job } from "bullmq";
+
+export function consumedJob(
+  job: Job<{ traceContext?: Record<string, string> }>,
+  queue: ConsumedJob["queue"],
+  pool: string,
+): ConsumedJob {
+  return {
+    queueName: job.queueName,
+    queue,
+    pool,
+    jobId: job.id ?? "",
+    readyAt: job.timestamp + (job.delay ?? 0),
+    takenAt: job.processedOn,
+    traceContext: job.data.traceContext,
+    // A job moved back to wait (for a deployment slot) did not fail.
+    isFailure: (error) => !(error instanceof DelayedError),
+  };
+}

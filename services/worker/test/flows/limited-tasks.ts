@@ -1,0 +1,11 @@
+/** Tasks the task-run worker tests queue: tagged "warehouse" (a tag limit decides how many run at once), and an untagged one. */
+import { task } from "@sluice/sdk";
+
+export const warehouseLoad = task({ name: "warehouse_load", tags: ["warehouse"] }, async (ms: number) => {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return ms;
+});
+
+export const quick = task({ name: "quick" }, async (n: number) => n);
+
+export const throttled = task({ name: "throttled", rateLimit: { max: 2, durationMs: 1_000 } }, async (n: number) => n);
