@@ -47,6 +47,9 @@ export function transformUsers(raw: Row[], log: Log): Row[] {
 /** The load step as a plain function: (re)creates `tableName` in the database at `dbUrl`, in one transaction. */
 export async function loadUsers(rows: Row[], tableName: string, dbUrl: string): Promise<number> {
   const client = new pg.Client({ connectionString: dbUrl });
+  // A connection the server ends (a restart) fails the query in hand; without a listener it would
+  // also crash the whole process with an unhandled 'error' event.
+  client.on("error", () => {});
   await client.connect();
   try {
     await client.query("BEGIN");
