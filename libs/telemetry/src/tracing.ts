@@ -55,6 +55,16 @@ function tracer(): Tracer {
   return cachedTracer;
 }
 
+/**
+ * Set (true) on an error that ends a span without a failure: a run parked until a concurrency
+ * slot frees throws one to leave, and its span must not show an error.
+ */
+export const NOT_A_FAILURE = Symbol.for("sluice.notAFailure");
+
+function isFailureByDefault(error: unknown): boolean {
+  return !(typeof error === "object" && error !== null && (error as { [NOT_A_FAILURE]?: boolean })[NOT_A_FAILURE]);
+}
+
 /** Marks the span failed with the error recorded as an exception event. */
 export function recordSpanError(span: Span, error: unknown): void {
   if (error instanceof Error) span.recordException(error);
@@ -78,7 +88,7 @@ async function inSpan<T>(
     try {
       return await fn(span);
     } catch (error) {
-      if (!isFailure || isFailure(error)) recordSpanError(span, error);
+      if (isFailureByDefault(error) && (!isFailure || isFailure(error))) recordSpanError(span, error);
       throw error;
     } finally {
       span.end();

@@ -32,7 +32,7 @@ import {
   slotLimitsOf,
   type Task,
 } from "@sluice/sdk";
-import { consumeJob, type Logger } from "@sluice/telemetry";
+import { consumeJob, type Logger, NOT_A_FAILURE } from "@sluice/telemetry";
 import { DelayedError, type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { DEFAULT_LOCK_DURATION_MS } from "./flow-run-worker.js";
@@ -272,6 +272,9 @@ export class TaskRunWorker {
 
 /** Thrown by a queued run's slot acquirer once its job is parked: the run ends here, without running. */
 class TaskRunParked extends Error {
+  /** Leaving to wait is not a failure: the run's spans end without an error. */
+  readonly [NOT_A_FAILURE] = true;
+
   constructor() {
     super("Task run parked until a concurrency slot frees");
     this.name = "TaskRunParked";
