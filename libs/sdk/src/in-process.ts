@@ -23,20 +23,16 @@ export class InProcessTaskDispatcher implements TaskDispatcher {
   async dispatch<T>(request: TaskRunRequest, run: () => Promise<T>): Promise<T> {
     if (request.detached) {
       // Fire and forget: its outcome is in its states; drain() waits for it before shutdown.
-      const running = this.runBounded(run).catch(() => {});
+      const running = this.slots.run(run).catch(() => {});
       this.detached.add(running);
       void running.finally(() => this.detached.delete(running));
       return undefined as T;
     }
-    return this.runBounded(run);
+    return this.slots.run(run);
   }
 
   async drain(): Promise<void> {
     while (this.detached.size > 0) await Promise.all(this.detached);
-  }
-
-  private runBounded<T>(run: () => Promise<T>): Promise<T> {
-    return this.slots.run(run);
   }
 }
 

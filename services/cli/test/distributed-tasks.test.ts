@@ -15,6 +15,21 @@ beforeEach(async () => {
 
 afterEach(() => cluster.close());
 
+/** Waits for the mapped flow run to finish; it must end Completed with the squares of 0…count-1, in order. */
+async function expectSquaresCompleted(flowRunId: string, count: number): Promise<void> {
+  const final = await waitFor(
+    "the mapped run to finish",
+    async () => {
+      const current = await cluster.client.readFlowRun(flowRunId);
+      return current.state_type === "COMPLETED" || current.state_type === "FAILED" ? current : undefined;
+    },
+    90_000,
+  );
+  expect(final.state_name).toBe("Completed");
+  const { rows } = await pool.query<{ result: number[] }>("SELECT result FROM flow_runs WHERE id = $1", [flowRunId]);
+  expect(rows[0]?.result).toEqual(Array.from({ length: count }, (_, i) => i * i));
+}
+
 it(".map() over 1,000 items with three worker processes: results in order, every worker ran some, full histories", async () => {
   const { client } = cluster;
   const workers = ["w1", "w2", "w3"].map((name) => {
@@ -25,19 +40,7 @@ it(".map() over 1,000 items with three worker processes: results in order, every
   const deployment = await client.readDeploymentByName("Mapped Flow", "mapped");
   const run = await client.createFlowRunFromDeployment(deployment.id);
 
-  const final = await waitFor(
-    "the mapped run to finish",
-    async () => {
-      const current = await client.readFlowRun(run.id);
-      return current.state_type === "COMPLETED" || current.state_type === "FAILED" ? current : undefined;
-    },
-    90_000,
-  );
-  expect(final.state_name).toBe("Completed");
-  const { rows: result } = await pool.query<{ result: number[] }>("SELECT result FROM flow_runs WHERE id = $1", [
-    run.id,
-  ]);
-  expect(result[0]?.result).toEqual(Array.from({ length: 1000 }, (_, i) => i * i));
+  await expectSquaresCompleted(run.id, 1000);
 
   await waitFor("every task run recorded Completed", async () => {
     const { rows } = await pool.query<{ n: number }>(
@@ -136,19 +139,7 @@ it("SIGKILL a worker in the middle of a mapped run: every task run ends Complete
   const victim = workers.find((worker) => !worker.output().includes("Beginning flow run")) as SluiceProcess;
   await victim.stop("SIGKILL");
 
-  const final = await waitFor(
-    "the mapped run to finish",
-    async () => {
-      const current = await client.readFlowRun(run.id);
-      return current.state_type === "COMPLETED" || current.state_type === "FAILED" ? current : undefined;
-    },
-    90_000,
-  );
-  expect(final.state_name).toBe("Completed");
-  const { rows: result } = await pool.query<{ result: number[] }>("SELECT result FROM flow_runs WHERE id = $1", [
-    run.id,
-  ]);
-  expect(result[0]?.result).toEqual(Array.from({ length: 600 }, (_, i) => i * i));
+  await expectSquaresCompleted(run.id, 600);
   await waitFor("every task run recorded Completed", async () => {
     const { rows } = await pool.query<{ open: number; done: number }>(
       `SELECT count(*) FILTER (WHERE state_name <> 'Completed')::int AS open,
