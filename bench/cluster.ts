@@ -127,6 +127,9 @@ export type SluiceCluster = Awaited<ReturnType<typeof startSluiceCluster>>;
  * error output, line by line. With `tracing`, its processes trace every run and export the spans
  * to that receiver; without, any OTEL_* variable of this process is kept from them.
  */
+/** Extra node flags for Sluice's processes, e.g. `SLUICE_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` to profile them (NODE_OPTIONS refuses --cpu-prof). */
+const nodeArgs = process.env.SLUICE_BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+
 export async function startSluiceCluster(
   onStderr: (line: string) => void = (line) => console.error(line),
   onPhase: (what: string, fraction: number) => void = () => {},
@@ -151,7 +154,11 @@ export async function startSluiceCluster(
   let closing = false;
   let failure: Error | undefined;
   const sluice = (name: string, args: string[], { longLived = true } = {}) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     children.push(child);
     let pending = "";
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
