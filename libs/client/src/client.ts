@@ -5,7 +5,9 @@ import type {
   ApiDeployment,
   ApiFlow,
   ApiFlowRun,
+  ApiHistoryBucket,
   ApiLog,
+  ApiRunState,
   ApiTaskRun,
   ApiWorker,
   ApiWorkPool,
@@ -127,6 +129,36 @@ export class SluiceClient {
 
   setFlowRunState(id: string, state: { type: string; name?: string; message?: string }, force = false) {
     return this.request<OrchestrationResult>("POST", `/flow_runs/${id}/set_state`, { state, force });
+  }
+
+  countFlowRuns(body: Record<string, unknown> = {}): Promise<number> {
+    return this.request("POST", "/flow_runs/count", body);
+  }
+
+  /** Flow runs counted per time bucket and state (by expected start time). */
+  flowRunHistory(body: {
+    history_start: string;
+    history_end: string;
+    history_interval_seconds: number;
+  }): Promise<ApiHistoryBucket[]> {
+    return this.request("POST", "/flow_runs/history", body);
+  }
+
+  /** A flow run's states, oldest first (a Completed state's data is the result). */
+  readFlowRunStates(flowRunId: string): Promise<ApiRunState[]> {
+    return this.request("GET", `/flow_run_states/?flow_run_id=${encodeURIComponent(flowRunId)}`);
+  }
+
+  readTaskRunStates(taskRunId: string): Promise<ApiRunState[]> {
+    return this.request("GET", `/task_run_states/?task_run_id=${encodeURIComponent(taskRunId)}`);
+  }
+
+  readTaskRun(id: string): Promise<ApiTaskRun> {
+    return this.request("GET", `/task_runs/${id}`);
+  }
+
+  filterFlows(body: Record<string, unknown> = {}): Promise<ApiFlow[]> {
+    return this.request("POST", "/flows/filter", body);
   }
 
   filterTaskRuns(body: Record<string, unknown> = {}): Promise<ApiTaskRun[]> {

@@ -76,6 +76,29 @@ export interface ApiTaskRun {
   start_time: string | null;
   end_time: string | null;
   run_count: number;
+  expected_start_time?: string | null;
+  total_run_time?: number;
+  tags?: string[];
+  cache_key?: string | null;
+  cache_expiration?: string | null;
+  /** A summary of the inputs, for display. */
+  task_inputs?: Record<string, unknown>;
+  state?: ApiState | null;
+}
+
+/** One state of a run's history (GET /flow_run_states/, /task_run_states/). */
+export interface ApiRunState extends ApiState {
+  id: string;
+  /** Completed: the result; Failed/Crashed: the error. */
+  data: unknown;
+  state_details: { flow_run_id?: string; task_run_id?: string; run_count?: number };
+}
+
+/** POST /flow_runs/history: runs per time bucket and state. */
+export interface ApiHistoryBucket {
+  interval_start: string;
+  interval_end: string;
+  states: { state_type: StateType | null; state_name: StateName | null; count_runs: number }[];
 }
 
 export interface ApiLog {

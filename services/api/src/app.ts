@@ -21,13 +21,16 @@ import { redisLeaseHolders } from "./lease-holders.js";
 import { ParameterValidator } from "./parameters.js";
 import { concurrencyLimitRoutes } from "./routes/concurrency-limits.js";
 import { deploymentRoutes } from "./routes/deployments.js";
+import { eventRoutes } from "./routes/events.js";
 import { flowRunRoutes } from "./routes/flow-runs.js";
 import { flowRoutes } from "./routes/flows.js";
 import { API_VERSION, healthRoutes } from "./routes/health.js";
 import { logRoutes } from "./routes/logs.js";
+import { runHistoryRoutes } from "./routes/run-history.js";
 import { taskRunRoutes } from "./routes/task-runs.js";
 import { workPoolRoutes } from "./routes/work-pools.js";
 import { FlowRunDispatcher } from "./run-queue.js";
+import { DEFAULT_UI_DIR, installStaticUi } from "./static-ui.js";
 import { TagLimitMirror } from "./tag-limits.js";
 import { WorkQueueLimitMirror } from "./work-queue-limits.js";
 
@@ -45,6 +48,10 @@ export interface ApiOptions {
   bodyLimit?: number;
   /** The clock (tests). */
   now?: () => Date;
+  /** The built UI served at `/` (default: services/ui/dist of this repository); null serves no UI. */
+  uiDir?: string | null;
+  /** Link to a run's trace in a tracing UI, `{trace_id}` replaced by the run's trace id (shown by the UI). */
+  traceUiUrl?: string;
 }
 
 export const DEFAULT_BODY_LIMIT = 5 * 1024 * 1024;
@@ -121,9 +128,15 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       logRoutes(zodApi, ctx);
       workPoolRoutes(zodApi, ctx);
       concurrencyLimitRoutes(zodApi, ctx);
+      runHistoryRoutes(zodApi, ctx);
+      const keys = redisKeys(options.prefix);
+      eventRoutes(zodApi, ctx, { redis: options.redis, stream: keys.eventStream, recorderGroup: keys.recorderGroup });
     },
     { prefix: "/api" },
   );
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  if (options.uiDir !== null) {
+    installStaticUi(app, { uiDir: options.uiDir ?? DEFAULT_UI_DIR, traceUiUrl: options.traceUiUrl });
+  }
   return app;
 }

@@ -32,7 +32,9 @@ export interface ApiHarness {
 
 const logger = createLogger({ service: "api-test", level: "silent" });
 
-export async function startApi(options: Partial<Pick<ApiOptions, "apiKey" | "bodyLimit">> = {}): Promise<ApiHarness> {
+export async function startApi(
+  options: Partial<Pick<ApiOptions, "apiKey" | "bodyLimit" | "uiDir">> = {},
+): Promise<ApiHarness> {
   const ctx = await createTestContext();
   const database = createDatabase(ctx.databaseUrl, { max: 5 });
   const app = buildApi({ db: database, redis: ctx.redis, prefix: ctx.prefix, logger, ...options });

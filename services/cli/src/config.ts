@@ -29,6 +29,8 @@ const EnvSchema = z.object({
   SLUICE_WORKER_LOCK_SECONDS: z.coerce.number().min(2).default(30),
   /** Workers: task-run arguments and results with more JSON than this go through the result store (Postgres). */
   SLUICE_INLINE_PAYLOAD_BYTES: z.coerce.number().int().min(0).default(DEFAULT_INLINE_PAYLOAD_BYTES),
+  /** Server: a run's trace in a tracing UI, `{trace_id}` replaced (e.g. http://localhost:16686/trace/{trace_id}). */
+  SLUICE_TRACE_UI_URL: z.string().url().optional(),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("warn"),
 });
 
@@ -59,6 +61,8 @@ export interface CliConfig {
   workerLockSeconds: number;
   /** Workers: largest task-run argument list or result (JSON length) carried in Redis; larger ones go to Postgres (SLUICE_INLINE_PAYLOAD_BYTES). */
   inlinePayloadBytes: number;
+  /** Server: the tracing UI link the UI shows for a run's trace (SLUICE_TRACE_UI_URL). */
+  traceUiUrl: string | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
@@ -84,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     cancelGraceSeconds: e.SLUICE_CANCEL_GRACE_SECONDS,
     workerLockSeconds: e.SLUICE_WORKER_LOCK_SECONDS,
     inlinePayloadBytes: e.SLUICE_INLINE_PAYLOAD_BYTES,
+    traceUiUrl: e.SLUICE_TRACE_UI_URL,
   };
 }
 

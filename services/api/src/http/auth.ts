@@ -1,15 +1,25 @@
 /**
- * Optional bearer-token auth: with an API key configured, every request but the health check and
- * the API docs needs `Authorization: Bearer <key>`, compared in constant time.
+ * Optional bearer-token auth: with an API key configured, every API request (`/api/…`) but the
+ * health check, and `/metrics`, needs `Authorization: Bearer <key>`, compared in constant time.
+ * The UI's static files and the API docs are open: they hold no data, and the UI asks for the key.
+ * `/api/events` also takes the key as `?api_key=`, because a browser's EventSource cannot send headers.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 
-/** Paths answered without a key (exact, or a prefix when ending with "/"). */
-const OPEN_PATHS = ["/api/health", "/openapi.json", "/docs", "/docs/"];
+/** API paths answered without a key. */
+const OPEN_API_PATHS = ["/api/health"];
+/** The one path that accepts the key as a query parameter (Server-Sent Events). */
+const QUERY_KEY_PATH = "/api/events";
 
 function isOpen(path: string): boolean {
-  return OPEN_PATHS.some((open) => (open.endsWith("/") ? path.startsWith(open) : path === open));
+  if (OPEN_API_PATHS.includes(path)) return true;
+  return !(path === "/api" || path.startsWith("/api/") || path === "/metrics");
+}
+
+function queryKey(url: string): string | undefined {
+  const query = url.split("?", 2)[1];
+  return query === undefined ? undefined : (new URLSearchParams(query).get("api_key") ?? undefined);
 }
 
 function digest(value: string): Buffer {
@@ -28,6 +38,8 @@ export function installBearerAuth(app: FastifyInstance, apiKey: string): void {
     const path = request.url.split("?", 1)[0] ?? "";
     if (isOpen(path)) return;
     if (hasBearerKey(request.headers.authorization, apiKey)) return;
+    const fromQuery = path === QUERY_KEY_PATH ? queryKey(request.url) : undefined;
+    if (fromQuery !== undefined && hasBearerKey(`Bearer ${fromQuery}`, apiKey)) return;
     reply.header("www-authenticate", "Bearer");
     return reply
       .code(401)

@@ -58,10 +58,17 @@ export async function serverStartCommand(
     stops.push(() => scheduler.stop());
   }
   if (services.has("api")) {
-    const app = buildApi({ db: database, redis, prefix: config.redisPrefix, apiKey: config.apiKey, logger });
+    const app = buildApi({
+      db: database,
+      redis,
+      prefix: config.redisPrefix,
+      apiKey: config.apiKey,
+      logger,
+      traceUiUrl: config.traceUiUrl,
+    });
     const address = await app.listen({ host: config.host, port: config.port });
     stops.unshift(() => app.close()); // stop taking requests first
-    process.stdout.write(`Sluice API listening on ${address} (REST at /api, OpenAPI docs at /docs)\n`);
+    process.stdout.write(`Sluice API listening on ${address} (UI at /, REST at /api, OpenAPI docs at /docs)\n`);
   }
   process.stdout.write(`Sluice server running: ${[...services].join(", ")}. Ctrl-C stops it.\n`);
 
