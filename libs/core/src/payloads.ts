@@ -87,12 +87,21 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
  * Null also when `JSON.stringify` would throw (cycles, BigInt): the caller serializes and sees why.
  */
 export function jsonLengthWithin(value: unknown, limit: number): number | null {
+  const measured = measureJson(value, limit);
+  return typeof measured === "number" ? measured : null;
+}
+
+/**
+ * Like `jsonLengthWithin`, saying why there is no length: "over-limit", "no-json" (undefined, a
+ * function, a symbol), or the error `JSON.stringify` would throw (BigInt; a cycle counts as over the limit).
+ */
+export function measureJson(value: unknown, limit: number): number | "over-limit" | "no-json" | { error: unknown } {
   const budget = { left: limit };
   try {
-    if (!measure(value, "", budget)) return null; // undefined, a function or a symbol: no JSON at all
+    if (!measure(value, "", budget)) return "no-json";
     return limit - budget.left;
-  } catch {
-    return null;
+  } catch (error) {
+    return error === OVER_LIMIT ? "over-limit" : { error };
   }
 }
 
@@ -154,4 +163,9 @@ function measure(input: unknown, key: string | number, budget: { left: number })
     first = false;
   }
   return true;
+}
+
+/** What a JSON round trip of `value` gives back: a copy later changes to `value` cannot reach. */
+export function jsonCopy<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
 }

@@ -22,6 +22,10 @@ export interface CachedResult {
 /** Task results shared by cache key across processes and restarts. */
 export interface CacheStore {
   get(cacheKey: string): Promise<CachedResult | null>;
+  /**
+   * Keeps `entry` as JSON: a later reader gets what a JSON round trip of the result gives back,
+   * whatever the caller does to the value afterwards. Each store serializes it once, itself.
+   */
   set(cacheKey: string, entry: CachedResult): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodePayload, inlinePayload, isPayloadRef, jsonLengthWithin } from "../src/index.js";
+import { encodePayload, inlinePayload, isPayloadRef, jsonLengthWithin, measureJson } from "../src/index.js";
 
 class Point {
   constructor(
@@ -49,6 +49,21 @@ describe("jsonLengthWithin", () => {
     expect(jsonLengthWithin([1n], 1000)).toBeNull();
     expect(jsonLengthWithin("x".repeat(10_000_000), 64 * 1024)).toBeNull();
     expect(jsonLengthWithin(undefined, 1000)).toBeNull();
+  });
+});
+
+describe("measureJson", () => {
+  it("says why there is no length: over the limit, no JSON at all, or the error JSON.stringify would throw", () => {
+    expect(measureJson({ a: [1, 2] }, 100)).toBe(JSON.stringify({ a: [1, 2] }).length);
+    expect(
+      measureJson(
+        Array.from({ length: 100_000 }, (_, i) => i),
+        64 * 1024,
+      ),
+    ).toBe("over-limit");
+    expect(measureJson(() => 1, 100)).toBe("no-json");
+    const measured = measureJson({ n: 1n }, 100);
+    expect(measured).toEqual({ error: expect.any(TypeError) });
   });
 });
 

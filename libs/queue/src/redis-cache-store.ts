@@ -29,12 +29,14 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async set(cacheKey: string, entry: CachedResult): Promise<void> {
-    await Promise.all([this.writeRedis(cacheKey, entry), this.durable?.save(cacheKey, entry)]);
+    // Serialized once: the text goes to Redis, its parse (a copy the caller cannot change) to the durable store.
+    const payload = JSON.stringify(entry);
+    const saved = this.durable?.save(cacheKey, JSON.parse(payload) as CachedResult);
+    await Promise.all([this.writeRedis(cacheKey, entry, payload), saved]);
   }
 
-  private async writeRedis(cacheKey: string, entry: CachedResult): Promise<void> {
+  private async writeRedis(cacheKey: string, entry: CachedResult, payload = JSON.stringify(entry)): Promise<void> {
     const key = this.keys.cacheEntry(cacheKey);
-    const payload = JSON.stringify(entry);
     if (entry.expiresAt === null) {
       await this.redis.set(key, payload);
       return;

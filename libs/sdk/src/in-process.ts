@@ -8,7 +8,7 @@ import type {
   TaskDispatcher,
   TaskRunRequest,
 } from "@sluice/core";
-import { CancelledError, Semaphore } from "@sluice/core";
+import { CancelledError, jsonCopy, Semaphore } from "@sluice/core";
 
 /** Runs submitted task runs in this process, at most `concurrency` at once. */
 export class InProcessTaskDispatcher implements TaskDispatcher {
@@ -101,6 +101,6 @@ export class MemoryCacheStore implements CacheStore {
   }
 
   async set(cacheKey: string, entry: CachedResult): Promise<void> {
-    this.entries.set(cacheKey, entry);
+    this.entries.set(cacheKey, jsonCopy(entry));
   }
 }

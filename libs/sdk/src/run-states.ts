@@ -3,7 +3,9 @@ import { randomUUID } from "node:crypto";
 import {
   type EventSink,
   isTerminal,
+  jsonCopy,
   MonotonicClock,
+  measureJson,
   type RunKind,
   type StateName,
   type StateType,
@@ -77,14 +79,11 @@ const MAX_INLINE_RESULT_BYTES = 64 * 1024;
 
 export function resultStateData(result: unknown): unknown {
   if (result === undefined) return null;
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(result);
-  } catch (error) {
-    return { $omitted: "not JSON-serializable", reason: String(error) };
-  }
-  if (json === undefined) return null;
-  if (json.length > MAX_INLINE_RESULT_BYTES)
-    return { $omitted: "too large to keep with the state", bytes: json.length };
-  return JSON.parse(json) as unknown;
+  // Counted, not serialized: a 10,000-row batch is not turned into text only to learn it is too big.
+  const measured = measureJson(result, MAX_INLINE_RESULT_BYTES);
+  if (typeof measured === "number") return jsonCopy(result);
+  if (measured === "no-json") return null;
+  if (measured === "over-limit")
+    return { $omitted: "too large to keep with the state", over_bytes: MAX_INLINE_RESULT_BYTES };
+  return { $omitted: "not JSON-serializable", reason: String(measured.error) };
 }

@@ -1,5 +1,6 @@
 /** Creating a task run: its record event, its first state, its logger. */
 import { randomUUID } from "node:crypto";
+import { jsonLengthWithin } from "@sluice/core";
 import type { RunContext } from "./context.js";
 import type { Engine } from "./engine.js";
 import { createRunLogger, type RunLogger } from "./run-logger.js";
@@ -72,19 +73,16 @@ export function createTaskRunRecord(
   return { id, name, taskKey: run.taskKey, states, logger };
 }
 
+const MAX_SHOWN_INPUT_BYTES = 1024;
+
 /** Inputs as shown in the UI: small values as they are, big ones described, never the whole payload. */
 function summariseInputs(inputs: unknown): Record<string, unknown> {
   const list = Array.isArray(inputs) ? inputs : [inputs];
   const out: Record<string, unknown> = {};
   list.forEach((value, index) => {
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(value);
-    } catch {
-      json = undefined;
-    }
+    // Counted, not serialized: stops after 1 KiB, however big the input (a whole batch, often).
     out[String(index)] =
-      json !== undefined && json.length <= 1024
+      jsonLengthWithin(value, MAX_SHOWN_INPUT_BYTES) !== null
         ? value
         : { type: Array.isArray(value) ? `array(${value.length})` : typeof value };
   });

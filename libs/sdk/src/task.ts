@@ -163,7 +163,7 @@ export function task<Args extends unknown[], Result>(
         onSuccess: async (result) => {
           if (!cacheKey) return;
           const expiresAt = expirationMs === null ? null : new Date(Date.now() + expirationMs).toISOString();
-          await engine.cache.set(cacheKey, { taskRunId: record.id, result: toJson(result), expiresAt });
+          await engine.cache.set(cacheKey, { taskRunId: record.id, result: result ?? null, expiresAt });
         },
       });
     } finally {
@@ -229,12 +229,6 @@ export function task<Args extends unknown[], Result>(
     runRequest: (request: TaskRunRequest, queued?: QueuedRunOptions) =>
       runTask(request.args as Args, undefined, { ...queued, id: request.taskRunId, dynamicKey: request.dynamicKey }),
   });
-}
-
-/** Cached values cross processes as JSON: store exactly what a later reader will get back. */
-function toJson(value: unknown): unknown {
-  if (value === undefined) return null;
-  return JSON.parse(JSON.stringify(value)) as unknown;
 }
 
 export function isTask(value: unknown): value is Task<unknown[], unknown> {

@@ -45,6 +45,19 @@ describe.each(ENGINE_MODES)("%s mode", (mode) => {
       expect(await taskStates(h)).toEqual(["Completed", "Cached"]);
     });
 
+    it("the cache keeps the result as returned, even when the flow changes it afterwards", async () => {
+      const { lookup } = countingTask();
+      const parent = flow({ name: "Cache Flow" }, async () => {
+        const first = await lookup({ city: "Oslo", page: 1 });
+        first.rows.push(99); // the caller's own copy: the cached entry must not see this
+        return lookup({ city: "Oslo", page: 1 });
+      });
+      expect(await parent()).toEqual({ city: "Oslo", rows: [1] });
+      await h.recorded();
+      const [entry] = await h.query<{ result: unknown }>("SELECT result FROM task_cache");
+      expect(entry?.result).toEqual({ city: "Oslo", rows: [1] });
+    });
+
     it("different inputs run the body", async () => {
       const { lookup, calls } = countingTask();
       const parent = flow({ name: "Cache Flow" }, async () => {

@@ -55,6 +55,36 @@ describe.each(ENGINE_MODES)("%s mode", (mode) => {
       expect(logs).toContain("Greeting ops");
     });
 
+    it("big task inputs are described and big results omitted from the state, small ones kept as they are", async () => {
+      const rows = Array.from({ length: 10_000 }, (_, id) => ({ id, email: `user${id}@example.com` }));
+      const count = task({ name: "count_rows" }, async (batch: typeof rows, label: string) => ({
+        label,
+        n: batch.length,
+      }));
+      const echo = task({ name: "echo_rows" }, async (batch: typeof rows) => batch);
+      const parent = flow({ name: "Payload Flow" }, async () => {
+        await count(rows, "all");
+        return (await echo(rows)).length;
+      });
+      expect(await parent()).toBe(10_000);
+      await h.recorded();
+      const runs = await h.query<{ task_key: string; task_inputs: unknown }>(
+        "SELECT task_key, task_inputs FROM task_runs ORDER BY task_key",
+      );
+      expect(runs).toEqual([
+        { task_key: "count_rows", task_inputs: { 0: { type: "array(10000)" }, 1: "all" } },
+        { task_key: "echo_rows", task_inputs: { 0: { type: "array(10000)" } } },
+      ]);
+      const results = await h.query<{ task_key: string; data: unknown }>(
+        `SELECT t.task_key, s.data FROM task_run_states s JOIN task_runs t ON t.id = s.task_run_id
+          WHERE s.type = 'COMPLETED' ORDER BY t.task_key`,
+      );
+      expect(results).toEqual([
+        { task_key: "count_rows", data: { label: "all", n: 10_000 } },
+        { task_key: "echo_rows", data: { $omitted: "too large to keep with the state", over_bytes: 65_536 } },
+      ]);
+    });
+
     it("invalid parameters fail before anything is written, naming the field", async () => {
       const strict = flow({ name: "Strict", parameters: z.object({ apiUrl: z.string().url() }) }, async () => 1);
       const error = await strict({ apiUrl: "not a url" }).catch((e: unknown) => e);

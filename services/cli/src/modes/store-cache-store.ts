@@ -3,7 +3,7 @@
  * everything else through a `cache_entry` event. Entries cached by this process are also kept in
  * memory, so a hit does not wait for the batch that writes them.
  */
-import type { CachedResult, CacheStore, EventSink } from "@sluice/core";
+import { type CachedResult, type CacheStore, type EventSink, jsonCopy } from "@sluice/core";
 
 export class StoreCacheStore implements CacheStore {
   private readonly recent = new Map<string, CachedResult>();
@@ -20,7 +20,8 @@ export class StoreCacheStore implements CacheStore {
     return entry;
   }
 
-  async set(cacheKey: string, entry: CachedResult): Promise<void> {
+  async set(cacheKey: string, cached: CachedResult): Promise<void> {
+    const entry = jsonCopy(cached);
     this.recent.set(cacheKey, entry);
     this.events.emit({
       kind: "cache_entry",
