@@ -92,6 +92,9 @@ describe("API key", () => {
     const notBearer = await api.call("POST", "/api/flows/", { name: "f" }, { authorization: KEY });
     expect(notBearer.status).toBe(401);
     expect((await api.call("POST", "/api/flow_runs/filter", {})).status).toBe(401);
+    // A percent-encoded path reaches the same route, so it needs the key as well.
+    expect((await api.call("POST", "/%61pi/flow_runs/filter", {})).status).toBe(401);
+    expect((await api.call("GET", "/%61pi/nowhere")).status).toBe(401);
     expect(await count(api, "flows")).toBe(0);
 
     const auth = { authorization: `Bearer ${KEY}` };

@@ -17,6 +17,16 @@ function isOpen(path: string): boolean {
   return !(path === "/api" || path.startsWith("/api/") || path === "/metrics");
 }
 
+/** The path of a URL no route matched, percent-decoded (kept as it is when it does not decode). */
+function decodedPath(url: string): string {
+  const path = url.split("?", 1)[0] ?? "";
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
 function queryKey(url: string): string | undefined {
   const query = url.split("?", 2)[1];
   return query === undefined ? undefined : (new URLSearchParams(query).get("api_key") ?? undefined);
@@ -35,7 +45,10 @@ export function hasBearerKey(header: string | undefined, apiKey: string): boolea
 
 export function installBearerAuth(app: FastifyInstance, apiKey: string): void {
   app.addHook("onRequest", async (request, reply) => {
-    const path = request.url.split("?", 1)[0] ?? "";
+    // The matched route, not the raw URL: "/%61pi/flows" is routed to /api/flows and needs the key too.
+    // Unmatched paths and the UI's catch-all are judged by their decoded path.
+    const route = request.routeOptions.url;
+    const path = route === undefined || route.endsWith("*") ? decodedPath(request.url) : route;
     if (isOpen(path)) return;
     if (hasBearerKey(request.headers.authorization, apiKey)) return;
     const fromQuery = path === QUERY_KEY_PATH ? queryKey(request.url) : undefined;
