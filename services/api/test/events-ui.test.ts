@@ -30,7 +30,12 @@ function state(runKind: "flow_run" | "task_run", runId: string, name: "Running" 
 }
 
 /** Reads the SSE stream until `done` says enough, returning the data events parsed. */
-async function readEvents(response: Response, done: (events: { kind: string }[]) => boolean) {
+/** The feed's run events; `onReady` when the server says its feed has started (`event: ready`). */
+async function readEvents(
+  response: Response,
+  done: (events: { kind: string }[]) => boolean,
+  onReady: () => void = () => {},
+) {
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   let text = "";
@@ -43,8 +48,10 @@ async function readEvents(response: Response, done: (events: { kind: string }[])
     while (end >= 0) {
       const block = text.slice(0, end);
       text = text.slice(end + 2);
-      const data = block.split("\n").find((line) => line.startsWith("data: "));
-      if (data) events.push(...JSON.parse(data.slice(6)));
+      const lines = block.split("\n");
+      const data = lines.find((line) => line.startsWith("data: "));
+      if (lines.includes("event: ready")) onReady();
+      else if (data) events.push(...JSON.parse(data.slice(6)));
       end = text.indexOf("\n\n");
     }
   }
@@ -68,8 +75,13 @@ describe("GET /api/events", () => {
     const response = await fetch(`${api.baseUrl}/api/events?flow_run_id=${RUN}`, { signal: abort.signal });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toContain("text/event-stream");
-    const reading = readEvents(response, (events) => events.some((event) => event.kind === "log"));
-    await expect.poll(() => feedConnections(api)).toBe(1);
+    let ready = () => {};
+    const started = new Promise<void>((resolve) => {
+      ready = resolve;
+    });
+    const reading = readEvents(response, (events) => events.some((event) => event.kind === "log"), ready);
+    await started; // events written from now on are in the feed
+    expect(await feedConnections(api)).toBe(1);
 
     const stream = redisKeys(api.ctx.prefix).eventStream;
     const events: RunEvent[] = [

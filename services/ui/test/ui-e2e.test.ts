@@ -99,7 +99,7 @@ describe("monitoring UI", () => {
     await tab.getByRole("button", { name: "Run" }).click();
     // The API's 422 detail, shown by the field.
     await tab.locator("#param-seconds-error").waitFor({ timeout: TIMEOUT });
-    await seconds.fill("3");
+    await seconds.fill("5"); // long enough to see Running on a slow machine
     await tab.getByLabel("label").fill("from the browser");
     await tab.getByRole("button", { name: "Run" }).click();
 
@@ -117,8 +117,8 @@ describe("monitoring UI", () => {
       .getByRole("list", { name: "Log lines" })
       .getByText("Finished FROM THE BROWSER")
       .waitFor({ timeout: TIMEOUT });
-    expect((await client.readFlowRun(id)).parameters).toMatchObject({ seconds: 3, label: "from the browser" });
-    expect(await tab.getByRole("region", { name: "Parameters" }).textContent()).toContain('"seconds": 3');
+    expect((await client.readFlowRun(id)).parameters).toMatchObject({ seconds: 5, label: "from the browser" });
+    expect(await tab.getByRole("region", { name: "Parameters" }).textContent()).toContain('"seconds": 5');
   }, 90_000);
 
   it("cancels a running flow run", async () => {

@@ -169,7 +169,10 @@ export function eventRoutes(app: ZodApp, ctx: ApiContext, source: EventFeedSourc
         await reader.connect();
         const resumeFrom = request.headers["last-event-id"];
         let lastId = typeof resumeFrom === "string" && resumeFrom ? resumeFrom : await newestId(reader, source.stream);
-        reply.raw.write(": connected\n\n");
+        // "ready" once the feed's start is fixed and recorded: a client that (re)fetches then misses
+        // nothing (what came before is in Postgres, what comes after is in the feed).
+        if (lastId !== "0-0") await waitUntilRecorded(source, lastId, () => closed);
+        reply.raw.write("event: ready\ndata: {}\n\n");
         while (!closed) {
           const batch = (await reader.xread("COUNT", 500, "BLOCK", BLOCK_MS, "STREAMS", source.stream, lastId)) as
             | [string, [string, string[]][]][]

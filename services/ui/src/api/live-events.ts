@@ -57,7 +57,11 @@ export function useRunEvents(
     const source = new EventSource(eventsUrl(flowRunId, apiKey));
     let pending: FeedEvent[] = [];
     let timer: ReturnType<typeof setTimeout> | null = null;
-    source.onopen = () => setStatus("live");
+    // "ready": the server's feed starts now; refetch what the page read before it, which may be older.
+    source.addEventListener("ready", () => {
+      setStatus("live");
+      handler.current([]);
+    });
     source.onerror = () => setStatus("reconnecting"); // EventSource reconnects by itself
     source.onmessage = (message) => {
       pending.push(...(JSON.parse(message.data) as FeedEvent[]));
