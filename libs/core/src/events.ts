@@ -104,4 +104,24 @@ export interface CacheEntryEvent {
   result: unknown;
 }
 
-export type RunEvent = FlowRunCreatedEvent | TaskRunCreatedEvent | StateEvent | LogEvent | CacheEntryEvent;
+/**
+ * A state the API or the scheduler wrote to Postgres itself (a new deployment run, a cancel, Late).
+ * Nothing for the recorder to do: it tells live views (GET /api/events) that the run changed.
+ */
+export interface StateWrittenEvent {
+  kind: "state_written";
+  id: string;
+  timestamp: string;
+  runKind: RunKind;
+  runId: string;
+  type: StateType;
+  name: StateName;
+}
+
+export type RunEvent =
+  | FlowRunCreatedEvent
+  | TaskRunCreatedEvent
+  | StateEvent
+  | LogEvent
+  | CacheEntryEvent
+  | StateWrittenEvent;

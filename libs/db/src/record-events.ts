@@ -135,6 +135,9 @@ function partition(events: readonly RunEvent[]): Partitioned {
       case "cache_entry":
         batch.cacheEntries.push(event);
         break;
+      case "state_written":
+        // Already in Postgres: the writer put it on the stream for live views only.
+        break;
       default:
         // An event kind from a newer producer: nothing here knows where it belongs.
         break;

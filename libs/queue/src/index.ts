@@ -10,6 +10,7 @@ export * from "./queue-metrics.js";
 export * from "./redis-cache-store.js";
 export * from "./redis-event-sink.js";
 export * from "./redis-lease-store.js";
+export * from "./run-state-notices.js";
 export * from "./task-run-payloads.js";
 export * from "./task-run-queue.js";
 export * from "./task-run-replies.js";

@@ -6,7 +6,7 @@
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import type { AnySluiceDb } from "@sluice/db";
-import { FlowRunCancellation, FlowRunQueues, redisKeys } from "@sluice/queue";
+import { FlowRunCancellation, FlowRunQueues, RunStateNotices, redisKeys } from "@sluice/queue";
 import type { Logger } from "@sluice/telemetry";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { jsonSchemaTransform, type ZodTypeProvider } from "fastify-type-provider-zod";
@@ -86,6 +86,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       options.logger,
       new FlowRunCancellation(options.redis, redisKeys(options.prefix)),
     ),
+    notices: new RunStateNotices(options.redis, options.prefix),
     parameters: new ParameterValidator(),
     tagLimits: new TagLimitMirror(options.redis, redisKeys(options.prefix)),
     leaseHolders: redisLeaseHolders(options.redis, redisKeys(options.prefix)),
@@ -93,6 +94,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     now: options.now ?? (() => new Date()),
   };
   app.addHook("onClose", async () => {
+    await ctx.notices.flush();
     await queues.close();
   });
   // Pool and work queue limits hold even if Redis lost them (they are recorded in Postgres).

@@ -1,5 +1,6 @@
-/** What every route module gets: the database, the run dispatcher, the parameter validator, a clock. */
+/** What every route module gets: the database, the run dispatcher and notices, the parameter validator, a clock. */
 import type { AnySluiceDb } from "@sluice/db";
+import type { RunStateNotices } from "@sluice/queue";
 import type {
   FastifyBaseLogger,
   FastifyInstance,
@@ -17,6 +18,8 @@ import type { WorkQueueLimitMirror } from "./work-queue-limits.js";
 export interface ApiContext {
   db: AnySluiceDb;
   dispatcher: FlowRunDispatcher;
+  /** Tells live views of the states this API writes to Postgres itself. */
+  notices: RunStateNotices;
   parameters: ParameterValidator;
   tagLimits: TagLimitMirror;
   /** The holders of concurrency slots by limit key (deployment limits). */

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { RunEvent } from "@sluice/core";
 import { encodeEvents, redisKeys } from "@sluice/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiHarness, startApi } from "./support.js";
+import { type ApiHarness, createDeployment, startApi } from "./support.js";
 
 const RUN = "0b6b2f6e-0000-4000-8000-000000000001";
 const TASK = "0b6b2f6e-0000-4000-8000-000000000002";
@@ -128,6 +128,36 @@ describe("GET /api/events", () => {
 
     abort.abort();
     await expect.poll(() => feedConnections(api)).toBe(0);
+  });
+
+  it("tells every-run views of the states the API writes itself: a new deployment run, its cancel", async () => {
+    const abort = new AbortController();
+    const response = await fetch(`${api.baseUrl}/api/events`, { signal: abort.signal });
+    let ready = () => {};
+    const started = new Promise<void>((resolve) => {
+      ready = resolve;
+    });
+    let runId = "";
+    const reading = readEvents(
+      response,
+      (events) => events.some((event) => event.run_id === runId && event.name === "Cancelled"),
+      ready,
+    );
+    await started;
+    // No worker runs here: nothing but the API itself can tell the feed of these.
+    const deployment = await createDeployment(api);
+    const run = await api.call("POST", `/api/deployments/${deployment.id}/create_flow_run`, {});
+    runId = run.body.id;
+    const cancel = await api.call("POST", `/api/flow_runs/${runId}/set_state`, { state: { type: "CANCELLING" } });
+    expect(cancel.body.status).toBe("ACCEPT");
+
+    const received = (await reading).filter((event) => event.run_id === runId);
+    expect(received.map((event) => [event.kind, event.run_kind, event.name])).toEqual([
+      ["state", "flow_run", "Scheduled"],
+      ["state", "flow_run", "Cancelling"],
+      ["state", "flow_run", "Cancelled"],
+    ]);
+    abort.abort();
   });
 
   it("does not keep the server from stopping while a client is connected", async () => {

@@ -139,6 +139,30 @@ describe("logs", () => {
     expect(first).toMatchObject({ flow_run_id: flowRunId, level: 20, name: "sluice.task_runs", timestamp: at(40) });
   });
 
+  it("searches a run's log messages for text as typed, ignoring case", async () => {
+    const flowRunId = randomUUID();
+    const lines = ["Loaded 10% of users", "loaded 100 rows", "Extracting users_2024", "Extracting users-2024"];
+    await api.call(
+      "POST",
+      "/api/logs/",
+      lines.map((message, i) => ({
+        name: "sluice.flow_runs",
+        level: 20,
+        message,
+        timestamp: `2031-01-01T00:00:0${i}Z`,
+        flow_run_id: flowRunId,
+      })),
+    );
+    const search = async (query: string) =>
+      (
+        await api.call("POST", "/api/logs/filter", { logs: { flow_run_id: { any_: [flowRunId] }, text: { query } } })
+      ).body.map((l: { message: string }) => l.message);
+    expect(await search("LOADED")).toEqual(["Loaded 10% of users", "loaded 100 rows"]);
+    expect(await search("10%")).toEqual(["Loaded 10% of users"]); // % is a character, not a wildcard
+    expect(await search("users_")).toEqual(["Extracting users_2024"]); // so is _
+    expect(await search("  ")).toEqual(lines); // a blank search is no search
+  });
+
   it("creates logs in bulk, Prefect's way", async () => {
     const flowRunId = randomUUID();
     const created = await api.call("POST", "/api/logs/", [

@@ -5,6 +5,7 @@
  * - marks runs still Scheduled a grace period after they were due as `Late`;
  * - re-enqueues runs that are Scheduled or Pending in Postgres but missing from Redis (the
  *   reconciler: a failed enqueue or a Redis restart never strands a run).
+ * The runs it creates and marks Late are announced to live views (RunStateNotices).
  */
 import { randomUUID } from "node:crypto";
 import type { CollisionStrategy } from "@sluice/core";
@@ -16,7 +17,7 @@ import {
   listScheduledDeployments,
   setFlowRunState,
 } from "@sluice/db";
-import { FlowRunQueues, flowRunJobOf, type RunSource } from "@sluice/queue";
+import { FlowRunQueues, flowRunJobOf, type RunSource, RunStateNotices } from "@sluice/queue";
 import type { Logger } from "@sluice/telemetry";
 import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Redis } from "ioredis";
@@ -49,6 +50,7 @@ export interface TickReport {
 
 export class Scheduler {
   private readonly queues: FlowRunQueues;
+  private readonly notices: RunStateNotices;
   private readonly lock: LeaderLock;
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<unknown> = Promise.resolve();
@@ -56,6 +58,7 @@ export class Scheduler {
 
   constructor(private readonly options: SchedulerOptions) {
     this.queues = new FlowRunQueues(options.redis, options.prefix);
+    this.notices = new RunStateNotices(options.redis, options.prefix);
     const interval = options.intervalMs ?? 5000;
     this.lock = new LeaderLock(
       options.redis,
@@ -78,6 +81,7 @@ export class Scheduler {
     this.timer = null;
     await this.ticking;
     await this.lock.release().catch(() => {});
+    await this.notices.flush();
     await this.queues.close();
   }
 
@@ -111,6 +115,7 @@ export class Scheduler {
           const result = await createDeploymentFlowRun(db, deployment, { scheduledTime, autoScheduled: true }, now);
           if (result.created) {
             created++;
+            this.notices.written(result.flowRun);
             await this.enqueue(result.flowRun, deployment);
           }
         }
@@ -142,7 +147,10 @@ export class Scheduler {
         message: "Not started by a worker in time: is a worker running for its work pool?",
         scheduledTime: null,
       });
-      if (result?.status === "ACCEPT") marked++;
+      if (result?.status === "ACCEPT") {
+        marked++;
+        this.notices.written(result.flowRun);
+      }
     }
     return marked;
   }

@@ -1,5 +1,5 @@
 import { createDatabase, type Database, ensureFlow, upsertDeployment } from "@sluice/db";
-import { FlowRunQueues } from "@sluice/queue";
+import { decodeEvents, FlowRunQueues, redisKeys } from "@sluice/queue";
 import { createLogger } from "@sluice/telemetry";
 import { createTestContext, type TestContext } from "@sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -37,6 +37,14 @@ async function deployment(schedule: { cron?: string; intervalSeconds?: number; t
     schedules: [{ ...schedule, active: true }],
   });
   return deployment;
+}
+
+/** The live-view notices on the run event stream: "runId name" per state written. */
+async function notices(): Promise<string[]> {
+  const entries = await ctx.redis.xrange(redisKeys(ctx.prefix).eventStream, "-", "+");
+  return entries
+    .flatMap(([, fields]) => decodeEvents(fields[1] as string))
+    .flatMap((event) => (event.kind === "state_written" ? [`${event.runId} ${event.name}`] : []));
 }
 
 async function scheduledTimes(): Promise<string[]> {
@@ -128,5 +136,20 @@ describe("scheduler", () => {
     } finally {
       await queues.close();
     }
+  });
+
+  it("tells live views of the runs it creates and marks Late", async () => {
+    await deployment({ intervalSeconds: 3600 });
+    const s = scheduler({ minRuns: 3, horizonMs: 0 });
+    await s.scheduleRuns(new Date(Date.now() - 3 * 3600_000)); // the first ones due hours ago
+    await s.markLateRuns();
+    const { rows } = await database.pool.query<{ id: string; state_name: string }>(
+      "SELECT id, state_name FROM flow_runs ORDER BY expected_start_time",
+    );
+    const late = rows.filter((row) => row.state_name === "Late");
+    expect(late.length).toBeGreaterThanOrEqual(1);
+    await expect
+      .poll(notices)
+      .toEqual([...rows.map((row) => `${row.id} Scheduled`), ...late.map((row) => `${row.id} Late`)]);
   });
 });

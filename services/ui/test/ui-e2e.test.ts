@@ -3,7 +3,9 @@
  * server (`sluice server start` serving the built UI), real workers and real runs, on this test's
  * own database and Redis prefix. Every page is screenshotted into test-results/screenshots.
  */
-import type { SluiceClient } from "@sluice/client";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { SluiceClient } from "@sluice/client";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runSluice } from "../../../examples/test/run-cli.js";
@@ -78,6 +80,11 @@ describe("monitoring UI", () => {
     const logs = tab.getByRole("list", { name: "Log lines" });
     await logs.getByText(/Extracting data from/).waitFor({ timeout: TIMEOUT });
     await logs.getByText(/Pipeline complete: 10 rows loaded into users/).waitFor({ timeout: TIMEOUT });
+    await tab.getByRole("searchbox", { name: "Search" }).fill("PIPELINE COMPLETE");
+    await expect.poll(() => logs.getByRole("listitem").count(), { timeout: TIMEOUT }).toBe(1);
+    await logs.getByText(/Pipeline complete: 10 rows loaded into users/).waitFor();
+    await tab.getByRole("searchbox", { name: "Search" }).fill("");
+    await logs.getByText(/Extracting data from/).waitFor({ timeout: TIMEOUT });
     await tab.getByRole("region", { name: "State history" }).getByText("Running").waitFor();
     await screenshot(tab, "flow-run");
 
@@ -112,13 +119,22 @@ describe("monitoring UI", () => {
     await tab.locator(".page-title .state-badge", { hasText: "Completed" }).waitFor({ timeout: TIMEOUT });
     expect(navigations).toEqual([]); // no reload: the page followed the run through its events
     expect(await badge.textContent()).toBe("Completed");
-    await tab.getByRole("link", { name: /^nap/ }).waitFor();
+    const timeline = tab.getByRole("figure", { name: /timeline/ });
+    await timeline.getByRole("link", { name: /^nap/ }).waitFor();
+    expect((await client.readFlowRun(id)).parameters).toMatchObject({ seconds: 5, label: "from the browser" });
+    expect(await tab.getByRole("region", { name: "Parameters" }).textContent()).toContain('"seconds": 5');
+
+    // The subflow is on the timeline and opens as a flow run of its own, with its task and logs.
+    await timeline.getByRole("listitem").filter({ hasText: "(subflow)" }).getByRole("link").click();
+    await tab.getByRole("heading", { level: 1 }).filter({ hasText: "Wrap up" }).waitFor();
+    await tab
+      .getByRole("figure", { name: /timeline/ })
+      .getByRole("link", { name: /^finish/ })
+      .waitFor();
     await tab
       .getByRole("list", { name: "Log lines" })
       .getByText("Finished FROM THE BROWSER")
       .waitFor({ timeout: TIMEOUT });
-    expect((await client.readFlowRun(id)).parameters).toMatchObject({ seconds: 5, label: "from the browser" });
-    expect(await tab.getByRole("region", { name: "Parameters" }).textContent()).toContain('"seconds": 5');
   }, 90_000);
 
   it("cancels a running flow run", async () => {
@@ -146,15 +162,11 @@ describe("monitoring UI", () => {
     expect(await nextRuns.count()).toBe(0);
     await tab.getByRole("button", { name: "Resume" }).click();
     await tab.getByText("No upcoming runs yet: the scheduler adds them shortly").waitFor({ timeout: TIMEOUT });
-    // The scheduler writes its runs to Postgres directly (no run event): they show on the next visit.
-    await waitFor("the scheduler's runs", async () => {
-      const scheduled = await client.filterFlowRuns({
-        flow_runs: { deployment_id: { any_: [id] }, state: { type: { any_: ["SCHEDULED"] } } },
-      });
-      return scheduled.length > 0;
-    });
-    await tab.reload();
+    // The scheduler's new runs appear without a reload (it announces them on the event stream).
+    const navigations: string[] = [];
+    tab.on("framenavigated", (frame) => navigations.push(frame.url()));
     await nextRuns.getByRole("listitem").first().waitFor({ timeout: TIMEOUT });
+    expect(navigations).toEqual([]);
   }, 60_000);
 
   it("lists, filters and sorts flow runs with the filters in the URL, and shows the other pages", async () => {
@@ -205,13 +217,29 @@ describe("monitoring UI", () => {
   });
 });
 
-describe("monitoring UI with an API key", () => {
+describe("monitoring UI with an API key and a tracing UI", () => {
   let secured: TestCluster;
+  let collector: Server;
 
   beforeAll(async () => {
-    secured = await startTestCluster(["server", "start"], { SLUICE_API_KEY: "s3cret-key" });
+    // Where the server's spans go (OTLP/HTTP); only the trace ids they get matter here.
+    collector = createServer((request, response) => {
+      request.resume();
+      request.on("end", () => response.writeHead(200, { "content-type": "application/json" }).end("{}"));
+    });
+    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
+    const { port } = collector.address() as AddressInfo;
+    secured = await startTestCluster(["server", "start"], {
+      SLUICE_API_KEY: "s3cret-key",
+      SLUICE_TRACE_UI_URL: "http://jaeger.test:16686/trace/{trace_id}",
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+    });
   }, 60_000);
-  afterAll(() => secured?.close());
+  afterAll(async () => {
+    await secured?.close();
+    collector?.close();
+  });
 
   it("asks for the key, refuses a wrong one clearly, and logs in and out", async () => {
     const { page: tab, errors } = await openPage(browser);
@@ -237,5 +265,21 @@ describe("monitoring UI with an API key", () => {
     await tab.getByLabel("API key").waitFor();
     // Only the refused requests (the first visit and the wrong key) are logged, as 401s.
     expect(errors.filter((error) => !error.includes("401"))).toEqual([]);
+  }, 60_000);
+
+  it("links a traced run to its trace in the tracing UI", async () => {
+    const api = new SluiceClient({ apiUrl: secured.env.SLUICE_API_URL as string, apiKey: "s3cret-key" });
+    const flow = await api.createFlow("Traced");
+    const deployment = await api.createDeployment({ name: "traced", flow_id: flow.id, entrypoint: "traced.ts:traced" });
+    const run = await api.createFlowRunFromDeployment(deployment.id);
+    expect(run.trace_id).toMatch(/^[0-9a-f]{32}$/);
+
+    const { page: tab } = await openPage(browser);
+    await tab.goto(`${origin(secured)}/flow-runs/${run.id}`);
+    await tab.getByLabel("API key").fill("s3cret-key");
+    await tab.getByRole("button", { name: "Log in" }).click();
+    const link = tab.getByRole("link", { name: "Open the trace" });
+    await link.waitFor({ timeout: TIMEOUT });
+    expect(await link.getAttribute("href")).toBe(`http://jaeger.test:16686/trace/${run.trace_id}`);
   }, 60_000);
 });

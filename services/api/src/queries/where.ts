@@ -57,6 +57,12 @@ function nullness(column: Column, isNullWanted: Maybe<boolean>): SQL | undefined
   return isNullWanted ? isNull(column) : sql`${column} IS NOT NULL`;
 }
 
+/** The values containing `text` as typed (no wildcards), ignoring case; a blank text is no condition. */
+function containing(column: Column, text: Maybe<string>): SQL | undefined {
+  if (!given(text) || text.trim() === "") return undefined;
+  return ilike(column, `%${text.trim().replace(/[\\%_]/g, "\\$&")}%`);
+}
+
 /** Prefect's like_ matches anywhere in the value, case-insensitively. */
 function like(column: Column, pattern: Maybe<string>): SQL | undefined {
   return given(pattern) ? ilike(column, `%${pattern}%`) : undefined;
@@ -219,6 +225,7 @@ export function logWhere(filter: Maybe<LogFilter>): SQL | undefined {
     anyOf(logs.flowRunId, filter.flow_run_id?.any_),
     anyOf(logs.taskRunId, filter.task_run_id?.any_),
     nullness(logs.taskRunId, filter.task_run_id?.is_null_),
+    containing(logs.message, filter.text?.query),
   ]);
 }
 

@@ -206,7 +206,7 @@ export function deploymentRoutes(app: ZodApp, ctx: ApiContext): void {
       }
       const now = ctx.now();
       const state = body.state ? initialStateOf(body.state) : undefined;
-      const { flowRun } = await createDeploymentFlowRun(
+      const { flowRun, created } = await createDeploymentFlowRun(
         ctx.db,
         deployment,
         {
@@ -223,6 +223,7 @@ export function deploymentRoutes(app: ZodApp, ctx: ApiContext): void {
         },
         now,
       );
+      if (created) ctx.notices.written(flowRun);
       await ctx.dispatcher.enqueue(flowRun, deployment);
       return reply.code(201).send(flowRunOut(flowRun, now));
     },

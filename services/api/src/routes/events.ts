@@ -79,7 +79,8 @@ export class RunEventFilter {
         this.taskRuns.add(id);
         return { kind: event.kind, id: event.id, task_run_id: id, flow_run_id: flowRunId };
       }
-      case "state": {
+      case "state":
+      case "state_written": {
         const known = event.runKind === "flow_run" ? this.flowRuns : this.taskRuns;
         if (!all && !known.has(event.runId)) return null;
         return {

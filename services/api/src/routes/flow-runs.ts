@@ -55,6 +55,7 @@ export function flowRunRoutes(app: ZodApp, ctx: ApiContext): void {
           },
           now,
         );
+        if (created) ctx.notices.written(flowRun);
         await ctx.dispatcher.enqueue(flowRun, deployment);
         return reply.code(created ? 201 : 200).send(flowRunOut(flowRun, now));
       }
@@ -70,6 +71,7 @@ export function flowRunRoutes(app: ZodApp, ctx: ApiContext): void {
         },
         now,
       );
+      if (created) ctx.notices.written(flowRun);
       return reply.code(created ? 201 : 200).send(flowRunOut(flowRun, now));
     },
   );
@@ -125,6 +127,7 @@ export function flowRunRoutes(app: ZodApp, ctx: ApiContext): void {
         { force: force ?? false, now },
       );
       if (!result) throw notFound("Flow run");
+      if (result.status === "ACCEPT") ctx.notices.written(result.flowRun);
       const run = result.status === "ACCEPT" ? await followState(ctx, result.flowRun) : result.flowRun;
       return reply
         .code(result.status === "ACCEPT" ? 201 : 200)
@@ -166,7 +169,10 @@ async function followState(ctx: ApiContext, run: FlowRun): Promise<FlowRun> {
       { type: "CANCELLED", message: "Cancelled before a worker started it" },
       { now: ctx.now() },
     );
-    if (cancelled?.status === "ACCEPT") return cancelled.flowRun;
+    if (cancelled?.status === "ACCEPT") {
+      ctx.notices.written(cancelled.flowRun);
+      return cancelled.flowRun;
+    }
   }
   if (!removed.has(run.id)) await ctx.dispatcher.announceCancellation(run.id);
   return run;

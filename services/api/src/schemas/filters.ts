@@ -88,6 +88,8 @@ export const logFilter = criteria({
   timestamp: criteria({ before_: dateTime.nullish(), after_: dateTime.nullish() }),
   flow_run_id: criteria({ any_: ids }),
   task_run_id: criteria({ any_: ids, is_null_: z.boolean().nullish() }),
+  /** Log lines whose message contains `query`, ignoring case (the UI's log search). */
+  text: criteria({ query: z.string().max(200).nullish() }),
 });
 
 export const workerFilter = criteria({

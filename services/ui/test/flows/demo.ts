@@ -1,4 +1,4 @@
-/** The flow the UI's end-to-end tests start from the Deployments page: three steps, a nap of `seconds` between. */
+/** The flow the UI's end-to-end tests start from the Deployments page: two steps and a subflow, a nap of `seconds` between. */
 import { currentSignal, flow, getRunLogger, task } from "@sluice/sdk";
 import { z } from "zod";
 
@@ -30,6 +30,9 @@ export const finish = task({ name: "finish" }, async (label: string) => {
   return `${label} done`;
 });
 
+/** A subflow: its own flow run, shown on the parent's timeline. */
+export const wrapUp = flow({ name: "Wrap up" }, async ({ label }: { label: string }) => finish(label));
+
 export const uiDemo = flow(
   {
     name: "UI Demo",
@@ -41,6 +44,6 @@ export const uiDemo = flow(
   async ({ seconds, label }) => {
     const upper = await prepare(label);
     await nap(seconds);
-    return finish(upper);
+    return wrapUp({ label: upper });
   },
 );
