@@ -1,8 +1,10 @@
 /**
  * Debian's Chromium driven by playwright-core (CHROMIUM_PATH overrides /usr/bin/chromium; `.ci/run`
- * installs the package). Each page records its console errors and uncaught exceptions.
+ * installs the package). Each page records its console errors and uncaught exceptions, and can be
+ * audited for accessibility with axe-core.
  */
 import { existsSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { UI_ROOT } from "./ui-build.js";
@@ -50,4 +52,26 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+const AXE_SCRIPT = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+
+/**
+ * The WCAG 2 A/AA problems axe-core finds on the page as it is now (missing labels, contrast,
+ * landmarks, keyboard traps…), one line each: "rule: target", empty when there are none.
+ */
+export async function accessibilityViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE_SCRIPT });
+  const violations = await page.evaluate(async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: axe is a global the script tag adds
+    const axe = (window as any).axe;
+    const results = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } });
+    return results.violations.map((violation: { id: string; nodes: { target: string[] }[] }) => ({
+      id: violation.id,
+      targets: violation.nodes.map((node) => node.target.join(" ")),
+    }));
+  });
+  return violations.flatMap((violation: { id: string; targets: string[] }) =>
+    violation.targets.map((target) => `${violation.id}: ${target}`),
+  );
 }

@@ -10,7 +10,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runSluice } from "../../../examples/test/run-cli.js";
 import { startTestCluster, type TestCluster, waitFor } from "../../cli/test/cluster-processes.js";
-import { launchChromium, openPage, screenshot, type WatchedPage } from "./browser.js";
+import { accessibilityViolations, launchChromium, openPage, screenshot, type WatchedPage } from "./browser.js";
 import { ensureUiBuilt } from "./ui-build.js";
 
 const TIMEOUT = 30_000;
@@ -19,6 +19,14 @@ let client: SluiceClient;
 let browser: Browser;
 let base: string;
 const pages: WatchedPage[] = [];
+/** What axe-core found wrong on each page captured ("page › rule: target"). */
+const accessibility: string[] = [];
+
+/** Screenshots the page and audits its accessibility (labels, contrast, …) as it is now. */
+async function capture(tab: Page, name: string): Promise<void> {
+  await screenshot(tab, name);
+  accessibility.push(...(await accessibilityViolations(tab)).map((violation) => `${name} › ${violation}`));
+}
 
 async function page(): Promise<Page> {
   const watched = await openPage(browser);
@@ -68,7 +76,7 @@ describe("monitoring UI", () => {
     await row.getByText("Completed").waitFor({ timeout: TIMEOUT });
     await tab.getByRole("img", { name: /Bar chart of flow runs/ }).waitFor();
     await tab.getByRole("region", { name: "Work pools" }).getByRole("cell", { name: "default-agent-pool" }).waitFor();
-    await screenshot(tab, "dashboard");
+    await capture(tab, "dashboard");
 
     await row.getByRole("link", { name: run.name }).click();
     await tab.getByRole("heading", { level: 1, name: new RegExp(run.name) }).waitFor();
@@ -86,12 +94,12 @@ describe("monitoring UI", () => {
     await tab.getByRole("searchbox", { name: "Search" }).fill("");
     await logs.getByText(/Extracting data from/).waitFor({ timeout: TIMEOUT });
     await tab.getByRole("region", { name: "State history" }).getByText("Running").waitFor();
-    await screenshot(tab, "flow-run");
+    await capture(tab, "flow-run");
 
     await timeline.getByRole("link", { name: /^extract_data/ }).click();
     await tab.getByRole("heading", { level: 1, name: /extract_data/ }).waitFor();
     await tab.getByRole("region", { name: "States and attempts" }).getByText("Completed").waitFor();
-    await screenshot(tab, "task-run");
+    await capture(tab, "task-run");
   }, 90_000);
 
   it("runs a deployment from its page with a changed parameter and follows it Running → Completed live", async () => {
@@ -99,7 +107,7 @@ describe("monitoring UI", () => {
     await tab.goto(`${base}/deployments`);
     await tab.getByRole("link", { name: "ui-demo" }).click();
     await tab.getByRole("heading", { level: 1, name: /ui-demo/ }).waitFor();
-    await screenshot(tab, "deployment");
+    await capture(tab, "deployment");
     const seconds = tab.getByLabel("seconds");
     expect(await seconds.inputValue()).toBe("1");
     await seconds.fill("-1");
@@ -171,13 +179,21 @@ describe("monitoring UI", () => {
 
   it("lists, filters and sorts flow runs with the filters in the URL, and shows the other pages", async () => {
     const tab = await page();
-    await tab.goto(`${base}/flow-runs`);
+    // From the dashboard to the flow runs by keyboard alone.
+    await tab.goto(`${base}/`);
+    await tab.getByRole("heading", { name: "Dashboard" }).waitFor();
+    for (let presses = 0; presses < 15; presses++) {
+      await tab.keyboard.press("Tab");
+      if ((await tab.evaluate(() => document.activeElement?.textContent)) === "Flow runs") break;
+    }
+    await tab.keyboard.press("Enter");
+    await tab.waitForURL(/\/flow-runs$/);
     await tab.getByRole("table", { name: "Flow runs" }).waitFor();
     await tab.getByLabel("State").selectOption("CANCELLED");
     await tab.waitForURL(/state=CANCELLED/);
     const rows = tab.getByRole("table", { name: "Flow runs" }).getByRole("row");
     await expect.poll(() => rows.count(), { timeout: TIMEOUT }).toBe(2); // the header and the cancelled run
-    await screenshot(tab, "flow-runs");
+    await capture(tab, "flow-runs");
     // A shared link opens the same view.
     const shared = await page();
     await shared.goto(tab.url());
@@ -186,34 +202,38 @@ describe("monitoring UI", () => {
 
     await tab.getByRole("link", { name: "Flows", exact: true }).click();
     await tab.getByRole("link", { name: "ETL Pipeline" }).waitFor();
-    await screenshot(tab, "flows");
+    await capture(tab, "flows");
     await tab.getByRole("link", { name: "Work pools" }).click();
     await tab.getByRole("heading", { name: /ui-test-pool/ }).waitFor();
     await tab.getByRole("cell", { name: "ui-demo-worker" }).waitFor();
-    await screenshot(tab, "work-pools");
+    await capture(tab, "work-pools");
     await tab.getByRole("link", { name: "Concurrency limits" }).click();
     await tab.getByText("No tag limits").waitFor();
     await tab.getByLabel("Tag").fill("warehouse");
     await tab.getByRole("spinbutton", { name: "Limit" }).fill("3");
     await tab.getByRole("button", { name: "Create limit" }).click();
     await tab.getByRole("cell", { name: "0 / 3" }).waitFor({ timeout: TIMEOUT });
-    await screenshot(tab, "concurrency-limits");
+    await capture(tab, "concurrency-limits");
     await tab.getByRole("button", { name: "Delete the limit of tag warehouse" }).click();
     await tab.getByText("No tag limits").waitFor({ timeout: TIMEOUT });
     await tab.goto(`${base}/deployments`);
     await tab.getByText("At 06:00, every day, UTC").waitFor();
-    await screenshot(tab, "deployments");
+    await capture(tab, "deployments");
     const dark = await openPage(browser, "dark");
     pages.push(dark);
     await dark.page.goto(`${base}/`);
     await dark.page.getByRole("heading", { name: "Dashboard" }).waitFor();
-    await screenshot(dark.page, "dashboard-dark");
+    await capture(dark.page, "dashboard-dark");
   }, 90_000);
 
   it("logged no console error on any page", () => {
     // The one error the tests provoke: the API's 422 for the invalid parameter.
     const provoked = /status of 422/;
     expect(pages.flatMap((watched) => watched.errors).filter((error) => !provoked.test(error))).toEqual([]);
+  });
+
+  it("has every page accessible: labelled controls, sufficient contrast (light and dark), WCAG 2 AA", () => {
+    expect(accessibility).toEqual([]);
   });
 });
 
@@ -252,6 +272,7 @@ describe("monitoring UI with an API key and a tracing UI", () => {
       .getByText(/refused this API key/)
       .waitFor();
     await screenshot(tab, "login");
+    expect(await accessibilityViolations(tab)).toEqual([]);
     await key.fill("s3cret-key");
     await tab.getByRole("button", { name: "Log in" }).click();
     await tab.getByRole("heading", { name: "Flow runs" }).waitFor();
