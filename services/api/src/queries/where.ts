@@ -96,6 +96,28 @@ function tagCriteria(
   ]);
 }
 
+type IdsOrNull = Maybe<{ operator?: Operator; any_?: Maybe<unknown[]>; is_null_?: Maybe<boolean> }>;
+
+/** Prefect's `{any_, is_null_}` criteria on a nullable column (a deployment id, a parent run…). */
+function anyOrNull(column: Column, criteria: IdsOrNull): SQL | undefined {
+  if (!given(criteria)) return undefined;
+  return combine(criteria.operator, [anyOf(column, criteria.any_), nullness(column, criteria.is_null_)]);
+}
+
+type AnyOrNone = Maybe<{ any_?: Maybe<unknown[]>; not_any_?: Maybe<unknown[]> }>;
+type StateCriteria = Maybe<{ operator?: Operator; type?: AnyOrNone; name?: AnyOrNone }>;
+
+/** A run's current state by type and name (flow runs and task runs alike). */
+function stateWhere(table: { stateType: Column; stateName: Column }, state: StateCriteria): SQL | undefined {
+  if (!given(state)) return undefined;
+  return combine(state.operator, [
+    anyOf(table.stateType, state.type?.any_),
+    noneOf(table.stateType, state.type?.not_any_),
+    anyOf(table.stateName, state.name?.any_),
+    noneOf(table.stateName, state.name?.not_any_),
+  ]);
+}
+
 /** `column IN (SELECT selected FROM table WHERE condition)`, or nothing without a condition. */
 export function inSubquery(column: Column, selected: Column, table: PgTable, condition: SQL | undefined) {
   return condition === undefined ? undefined : sql`${column} IN (SELECT ${selected} FROM ${table} WHERE ${condition})`;
@@ -114,43 +136,20 @@ export function flowWhere(filter: Maybe<FlowFilter>): SQL | undefined {
 
 export function flowRunWhere(filter: Maybe<FlowRunFilter>): SQL | undefined {
   if (!given(filter)) return undefined;
-  const state = filter.state;
   return combine(filter.operator, [
     anyOf(flowRuns.id, filter.id?.any_),
     noneOf(flowRuns.id, filter.id?.not_any_),
     anyOf(flowRuns.name, filter.name?.any_),
     like(flowRuns.name, filter.name?.like_),
     tagCriteria(flowRuns.tags, filter.tags),
-    given(filter.deployment_id)
-      ? combine(filter.deployment_id.operator, [
-          anyOf(flowRuns.deploymentId, filter.deployment_id.any_),
-          nullness(flowRuns.deploymentId, filter.deployment_id.is_null_),
-        ])
-      : undefined,
-    given(filter.work_queue_name)
-      ? combine(filter.work_queue_name.operator, [
-          anyOf(flowRuns.workQueueName, filter.work_queue_name.any_),
-          nullness(flowRuns.workQueueName, filter.work_queue_name.is_null_),
-        ])
-      : undefined,
-    given(state)
-      ? combine(state.operator, [
-          anyOf(flowRuns.stateType, state.type?.any_),
-          noneOf(flowRuns.stateType, state.type?.not_any_),
-          anyOf(flowRuns.stateName, state.name?.any_),
-          noneOf(flowRuns.stateName, state.name?.not_any_),
-        ])
-      : undefined,
+    anyOrNull(flowRuns.deploymentId, filter.deployment_id),
+    anyOrNull(flowRuns.workQueueName, filter.work_queue_name),
+    stateWhere(flowRuns, filter.state),
     timeRange(flowRuns.startTime, filter.start_time),
     timeRange(flowRuns.endTime, filter.end_time),
     timeRange(flowRuns.expectedStartTime, filter.expected_start_time),
     timeRange(flowRuns.nextScheduledStartTime, filter.next_scheduled_start_time),
-    given(filter.parent_task_run_id)
-      ? combine(filter.parent_task_run_id.operator, [
-          anyOf(flowRuns.parentTaskRunId, filter.parent_task_run_id.any_),
-          nullness(flowRuns.parentTaskRunId, filter.parent_task_run_id.is_null_),
-        ])
-      : undefined,
+    anyOrNull(flowRuns.parentTaskRunId, filter.parent_task_run_id),
     inSubquery(
       flowRuns.parentTaskRunId,
       taskRuns.id,
@@ -164,29 +163,16 @@ export function flowRunWhere(filter: Maybe<FlowRunFilter>): SQL | undefined {
 
 export function taskRunWhere(filter: Maybe<TaskRunFilter>): SQL | undefined {
   if (!given(filter)) return undefined;
-  const state = filter.state;
   return combine(filter.operator, [
     anyOf(taskRuns.id, filter.id?.any_),
     noneOf(taskRuns.id, filter.id?.not_any_),
     anyOf(taskRuns.name, filter.name?.any_),
     like(taskRuns.name, filter.name?.like_),
     tagCriteria(taskRuns.tags, filter.tags),
-    given(state)
-      ? combine(state.operator, [
-          anyOf(taskRuns.stateType, state.type?.any_),
-          noneOf(taskRuns.stateType, state.type?.not_any_),
-          anyOf(taskRuns.stateName, state.name?.any_),
-          noneOf(taskRuns.stateName, state.name?.not_any_),
-        ])
-      : undefined,
+    stateWhere(taskRuns, filter.state),
     timeRange(taskRuns.startTime, filter.start_time),
     timeRange(taskRuns.expectedStartTime, filter.expected_start_time),
-    given(filter.flow_run_id)
-      ? combine(filter.flow_run_id.operator, [
-          anyOf(taskRuns.flowRunId, filter.flow_run_id.any_),
-          nullness(taskRuns.flowRunId, filter.flow_run_id.is_null_),
-        ])
-      : undefined,
+    anyOrNull(taskRuns.flowRunId, filter.flow_run_id),
   ]);
 }
 
