@@ -193,14 +193,19 @@ export class FlowRunWorker {
     const run = job.data;
     const { logger, engine, connection, name } = this.options;
     const holderKey = this.keys.flowRunHolder(run.flowRunId);
+    // Both asked at once: one round trip before the run starts, not two.
+    const [cancelled, holderValue] = await Promise.all([
+      this.cancellation.isCancelled(run.flowRunId),
+      connection.get(holderKey),
+    ]);
     // Cancelled before this worker listened for it: the announcement is gone, the marker is not.
-    if (await this.cancellation.isCancelled(run.flowRunId)) {
+    if (cancelled) {
       recordBeforeStart(engine.events, run, "Cancelled", "Cancelled before a worker started it", run.runCount ?? 0);
       await connection.del(holderKey);
       logger.info({ flowRunId: run.flowRunId }, "flow run cancelled before it started");
       return "done";
     }
-    const previous = parseHolder(await connection.get(holderKey));
+    const previous = parseHolder(holderValue);
     const crashes = previous ? previous.crashes + 1 : 0;
     const runCount = (run.runCount ?? 0) + crashes;
     const crashMessage = previous
