@@ -1,5 +1,6 @@
 /** Typed HTTP client of Sluice's (Prefect-compatible) REST API, for the CLI, deploy scripts and tests. */
-import { SluiceError } from "@sluice/core";
+// The errors module alone: the client also runs in the browser (the UI), where the index's node:crypto cannot.
+import { SluiceError } from "@sluice/core/errors";
 import type {
   ApiConcurrencyLimit,
   ApiDeployment,

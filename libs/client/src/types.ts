@@ -111,6 +111,32 @@ export interface ApiLog {
   timestamp: string;
 }
 
+/**
+ * One event of Sluice's live feed (GET /events, Server-Sent Events; each message a JSON array of
+ * them): a run event without its bulky payloads (results, inputs, parameters).
+ */
+export type ApiFeedEvent =
+  | { kind: "flow_run_created"; id: string; flow_run_id: string; parent_task_run_id: string | null }
+  | { kind: "task_run_created"; id: string; task_run_id: string; flow_run_id: string | null }
+  | {
+      kind: "state";
+      id: string;
+      run_kind: "flow_run" | "task_run";
+      run_id: string;
+      type: string;
+      name: string;
+      timestamp: string;
+    }
+  | {
+      kind: "log";
+      id: string;
+      flow_run_id: string | null;
+      task_run_id: string | null;
+      level: string;
+      message: string;
+      timestamp: string;
+    };
+
 export interface ApiWorkPool {
   id: string;
   name: string;

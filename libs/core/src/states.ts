@@ -1,4 +1,8 @@
-/** Run states, defined once: the Postgres enum, the TS types and the REST shapes all derive from these lists. */
+/**
+ * Run states, defined once: the Postgres enum, the TS types and the REST shapes all derive from these lists.
+ * This module imports nothing, so the browser UI imports it alone (`@sluice/core/states`), without the
+ * index's Node-only modules (node:crypto).
+ */
 
 export const STATE_TYPES = [
   "SCHEDULED",

@@ -1,4 +1,7 @@
-/** Creating and removing the per-test resources: databases on the test server, keys under a Redis prefix. */
+/**
+ * Creating and removing the per-test resources: databases on the test server, keys under a Redis prefix.
+ * Also `@sluice/testing/resources`, for scripts that run outside vitest (the index needs its globalSetup).
+ */
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import pg from "pg";

@@ -5,12 +5,15 @@
  *
  *   npx tsx services/ui/scripts/measure-flow-runs.ts [runs]
  *
- * Uses the Postgres and Redis at SLUICE_DATABASE_URL / SLUICE_REDIS_URL's servers (default local).
+ * Uses the Postgres and Redis at SLUICE_DATABASE_URL / SLUICE_REDIS_URL's servers (default local); the
+ * server's Redis keys are all under its own prefix, and only those are deleted (the Redis may be shared).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { migrateDatabase, withDatabaseName } from "@sluice/db";
+import { unlinkKeys } from "@sluice/testing/resources";
+import { Redis } from "ioredis";
 import pg from "pg";
 import { launchChromium } from "../test/browser.js";
 import { ensureUiBuilt } from "../test/ui-build.js";
@@ -21,6 +24,7 @@ const baseUrl = process.env.SLUICE_DATABASE_URL ?? "postgres://postgres@127.0.0.
 const name = `sluice_ui_perf_${process.pid}`;
 const databaseUrl = withDatabaseName(baseUrl, name);
 const adminUrl = withDatabaseName(baseUrl, "postgres");
+const redisUrl = process.env.SLUICE_REDIS_URL ?? "redis://127.0.0.1:6379";
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -112,6 +116,12 @@ async function main(): Promise<void> {
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+    try {
+      await unlinkKeys(redis, `${name}:*`);
+    } finally {
+      redis.disconnect();
+    }
   }
 }
 

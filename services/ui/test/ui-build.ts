@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 
 export const UI_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
-const SOURCES = ["src", "index.html", "vite.config.ts", "package.json", "../../libs/client/src"];
+const SOURCES = ["src", "index.html", "vite.config.ts", "package.json", "../../libs/client/src", "../../libs/core/src"];
 
 function newestMtime(path: string): number {
   const stat = statSync(path);

@@ -8,6 +8,7 @@
  * An entry is sent once the recorders have committed it (or after MAX_RECORD_WAIT_MS, when no
  * recorder runs), so a client that refetches on an event reads the new state from the REST API.
  */
+import type { ApiFeedEvent } from "@sluice/client";
 import type { RunEvent } from "@sluice/core";
 import { listTaskRuns } from "@sluice/db";
 import { decodeEvents, EVENT_FIELD, isRecordedUpTo } from "@sluice/queue";
@@ -27,29 +28,6 @@ export interface EventFeedSource {
   recorderGroup: string;
 }
 
-/** What a client receives: the event without bulky payloads (results, inputs, parameters). */
-export type FeedEvent =
-  | { kind: "flow_run_created"; id: string; flow_run_id: string; parent_task_run_id: string | null }
-  | { kind: "task_run_created"; id: string; task_run_id: string; flow_run_id: string | null }
-  | {
-      kind: "state";
-      id: string;
-      run_kind: "flow_run" | "task_run";
-      run_id: string;
-      type: string;
-      name: string;
-      timestamp: string;
-    }
-  | {
-      kind: "log";
-      id: string;
-      flow_run_id: string | null;
-      task_run_id: string | null;
-      level: string;
-      message: string;
-      timestamp: string;
-    };
-
 /** Decides which events a client sees; learns the task runs and subflows of its run as they appear. */
 export class RunEventFilter {
   private readonly flowRuns: Set<string>;
@@ -64,7 +42,7 @@ export class RunEventFilter {
   }
 
   /** The client's view of `event`, or null when it is not for this client. */
-  accept(event: RunEvent): FeedEvent | null {
+  accept(event: RunEvent): ApiFeedEvent | null {
     const all = this.flowRunId === undefined;
     switch (event.kind) {
       case "flow_run_created": {

@@ -3,31 +3,10 @@
  * stream), optionally narrowed to a flow run. Each batch of events refreshes the queries it
  * concerns, once the server has recorded them; nothing polls.
  */
+import type { ApiFeedEvent } from "@sluice/client";
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { API_BASE, useSession } from "./session";
-
-export type FeedEvent =
-  | { kind: "flow_run_created"; id: string; flow_run_id: string; parent_task_run_id: string | null }
-  | { kind: "task_run_created"; id: string; task_run_id: string; flow_run_id: string | null }
-  | {
-      kind: "state";
-      id: string;
-      run_kind: "flow_run" | "task_run";
-      run_id: string;
-      type: string;
-      name: string;
-      timestamp: string;
-    }
-  | {
-      kind: "log";
-      id: string;
-      flow_run_id: string | null;
-      task_run_id: string | null;
-      level: string;
-      message: string;
-      timestamp: string;
-    };
 
 export type LiveStatus = "connecting" | "live" | "reconnecting";
 
@@ -45,7 +24,7 @@ export function eventsUrl(flowRunId: string | undefined, apiKey: string | null):
  */
 export function useRunEvents(
   flowRunId: string | undefined,
-  onEvents: (events: FeedEvent[]) => void,
+  onEvents: (events: ApiFeedEvent[]) => void,
   coalesceMs = 150,
 ): LiveStatus {
   const { apiKey } = useSession();
@@ -55,7 +34,7 @@ export function useRunEvents(
 
   useEffect(() => {
     const source = new EventSource(eventsUrl(flowRunId, apiKey));
-    let pending: FeedEvent[] = [];
+    let pending: ApiFeedEvent[] = [];
     let timer: ReturnType<typeof setTimeout> | null = null;
     // "ready": the server's feed starts now; refetch what the page read before it, which may be older.
     source.addEventListener("ready", () => {
@@ -64,7 +43,7 @@ export function useRunEvents(
     });
     source.onerror = () => setStatus("reconnecting"); // EventSource reconnects by itself
     source.onmessage = (message) => {
-      pending.push(...(JSON.parse(message.data) as FeedEvent[]));
+      pending.push(...(JSON.parse(message.data) as ApiFeedEvent[]));
       timer ??= setTimeout(() => {
         timer = null;
         const batch = pending;

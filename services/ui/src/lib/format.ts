@@ -40,19 +40,6 @@ export function formatRelative(iso: string | null | undefined, now: number = Dat
   return delta < 0 ? `${text} ago` : `in ${text}`;
 }
 
-export const STATE_TYPES = [
-  "SCHEDULED",
-  "PENDING",
-  "RUNNING",
-  "COMPLETED",
-  "FAILED",
-  "CANCELLED",
-  "CANCELLING",
-  "CRASHED",
-  "PAUSED",
-] as const;
-export type StateTypeName = (typeof STATE_TYPES)[number];
-
 /** States shown as finished (cancel is offered before, retry after). */
 export function isFinalState(type: string | null | undefined): boolean {
   return type === "COMPLETED" || type === "FAILED" || type === "CANCELLED" || type === "CRASHED";

@@ -2,7 +2,7 @@
  * The flow-runs table's filters: read from and written to the URL (so a view can be shared), and
  * turned into the body of `POST /api/flow_runs/filter` and `/count`.
  */
-import { STATE_TYPES, type StateTypeName } from "./format";
+import { STATE_TYPES, type StateType } from "@sluice/core/states";
 
 export const RUN_SORTS = [
   "EXPECTED_START_TIME_DESC",
@@ -17,7 +17,7 @@ export type RunSort = (typeof RUN_SORTS)[number];
 export const DEFAULT_SORT: RunSort = "EXPECTED_START_TIME_DESC";
 
 export interface RunFilters {
-  states: StateTypeName[];
+  states: StateType[];
   flowIds: string[];
   deploymentIds: string[];
   tags: string[];
@@ -59,7 +59,7 @@ export function filtersFromSearch(params: URLSearchParams): RunFilters {
   return {
     states: list(params, "state")
       .map((state) => state.toUpperCase())
-      .filter((state): state is StateTypeName => (STATE_TYPES as readonly string[]).includes(state)),
+      .filter((state): state is StateType => (STATE_TYPES as readonly string[]).includes(state)),
     flowIds: list(params, "flow"),
     deploymentIds: list(params, "deployment"),
     tags: list(params, "tag"),

@@ -13,6 +13,7 @@ import { Empty, ErrorMessage, QueryView } from "../components/feedback";
 import { JsonView } from "../components/json-view";
 import { LiveIndicator } from "../components/layout";
 import { LogsPanel } from "../components/logs-panel";
+import { RunOutcome } from "../components/run-outcome";
 import { StateBadge } from "../components/state-badge";
 import { Timeline } from "../components/timeline";
 import { formatDuration, formatTime, isFinalState, traceLink } from "../lib/format";
@@ -60,10 +61,6 @@ function FlowRunView({ run, live }: { run: ApiFlowRun; live: "connecting" | "liv
         limit: 200,
       }),
   });
-  const result = [...(states.data ?? [])].reverse().find((state) => state.type === "COMPLETED");
-  const failure = [...(states.data ?? [])]
-    .reverse()
-    .find((state) => state.type === "FAILED" || state.type === "CRASHED");
   const traceUrl =
     settings.data?.trace_ui_url && run.trace_id ? traceLink(settings.data.trace_ui_url, run.trace_id) : null;
   const taskNames = new Map((taskRuns.data ?? []).map((task) => [task.id, task.name]));
@@ -152,16 +149,7 @@ function FlowRunView({ run, live }: { run: ApiFlowRun; live: "connecting" | "liv
           <h2 id="parameters-title">Parameters</h2>
           <JsonView value={run.parameters} label="Parameters" />
         </section>
-        <section aria-labelledby="result-title">
-          <h2 id="result-title">{failure && !result ? "Error" : "Result"}</h2>
-          {result ? (
-            <JsonView value={result.data} label="Result" />
-          ) : failure ? (
-            <JsonView value={failure.data ?? failure.message} label="Error" />
-          ) : (
-            <p className="muted">No result yet.</p>
-          )}
-        </section>
+        <RunOutcome states={states.data ?? []} titleId="result-title" />
       </div>
 
       <section aria-labelledby="states-title">

@@ -4,6 +4,7 @@
  * runs cost what one screen does. The filters live in the URL.
  */
 import type { ApiFlowRun } from "@sluice/client";
+import { STATE_TYPES, type StateType } from "@sluice/core/states";
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { type FormEvent, useEffect, useMemo, useRef, useState } from "react";
@@ -14,7 +15,7 @@ import { useSession } from "../api/session";
 import { Empty, ErrorMessage, Loading } from "../components/feedback";
 import { LiveIndicator } from "../components/layout";
 import { StateBadge } from "../components/state-badge";
-import { formatDuration, formatTime, STATE_TYPES, type StateTypeName } from "../lib/format";
+import { formatDuration, formatTime } from "../lib/format";
 import {
   filterBody,
   filterCriteria,
@@ -86,7 +87,7 @@ function FilterBar({ filters, onChange }: { filters: RunFilters; onChange: (filt
         <select
           value={filters.states[0] ?? ""}
           onChange={(event) =>
-            onChange({ ...filters, states: event.target.value ? [event.target.value as StateTypeName] : [] })
+            onChange({ ...filters, states: event.target.value ? [event.target.value as StateType] : [] })
           }
         >
           <option value="">All states</option>

@@ -7,6 +7,7 @@ import { QueryView } from "../components/feedback";
 import { JsonView } from "../components/json-view";
 import { LiveIndicator } from "../components/layout";
 import { LogsPanel } from "../components/logs-panel";
+import { RunOutcome } from "../components/run-outcome";
 import { StateBadge } from "../components/state-badge";
 import { formatDuration, formatTime } from "../lib/format";
 
@@ -23,9 +24,6 @@ export function TaskRunPage() {
   return (
     <QueryView query={task} what="the task run">
       {(run) => {
-        const history = states.data ?? [];
-        const completed = [...history].reverse().find((state) => state.type === "COMPLETED");
-        const failed = [...history].reverse().find((state) => state.type === "FAILED" || state.type === "CRASHED");
         return (
           <>
             <div className="page-title">
@@ -77,16 +75,7 @@ export function TaskRunPage() {
                 <h2 id="inputs-title">Inputs</h2>
                 <JsonView value={run.task_inputs ?? {}} label="Inputs" />
               </section>
-              <section aria-labelledby="task-result-title">
-                <h2 id="task-result-title">{failed && !completed ? "Error" : "Result"}</h2>
-                {completed ? (
-                  <JsonView value={completed.data} label="Result" />
-                ) : failed ? (
-                  <JsonView value={failed.data ?? failed.message} label="Error" />
-                ) : (
-                  <p className="muted">No result yet.</p>
-                )}
-              </section>
+              <RunOutcome states={states.data ?? []} titleId="task-result-title" />
             </div>
             <section aria-labelledby="task-states-title">
               <h2 id="task-states-title">States and attempts</h2>
