@@ -31,6 +31,11 @@ const EnvSchema = z.object({
   SLUICE_INLINE_PAYLOAD_BYTES: z.coerce.number().int().min(0).default(DEFAULT_INLINE_PAYLOAD_BYTES),
   /** Server: a run's trace in a tracing UI, `{trace_id}` replaced (e.g. http://localhost:16686/trace/{trace_id}). */
   SLUICE_TRACE_UI_URL: z.string().url().optional(),
+  /**
+   * Server and workers: how far the heap may grow past its live size before a full GC (0: V8's own
+   * choice). 20 keeps a bursty worker's RSS near its live heap, at some cost to CPU-heavy flows.
+   */
+  SLUICE_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).default(0),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("warn"),
 });
 
@@ -63,6 +68,8 @@ export interface CliConfig {
   inlinePayloadBytes: number;
   /** Server: the tracing UI link the UI shows for a run's trace (SLUICE_TRACE_UI_URL). */
   traceUiUrl: string | undefined;
+  /** Server and workers: heap growth past the live size before a full GC, in % (SLUICE_HEAP_GROWING_PERCENT; 0: V8's default). */
+  heapGrowingPercent: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
@@ -89,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     workerLockSeconds: e.SLUICE_WORKER_LOCK_SECONDS,
     inlinePayloadBytes: e.SLUICE_INLINE_PAYLOAD_BYTES,
     traceUiUrl: e.SLUICE_TRACE_UI_URL,
+    heapGrowingPercent: e.SLUICE_HEAP_GROWING_PERCENT,
   };
 }
 

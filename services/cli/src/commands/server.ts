@@ -12,6 +12,7 @@ import { Scheduler } from "@sluice/scheduler";
 import { type Logger, startTelemetry } from "@sluice/telemetry";
 import { Redis } from "ioredis";
 import { type CliConfig, redactUrl } from "../config.js";
+import { limitHeapGrowth } from "../heap-growth.js";
 
 const SERVICES = ["api", "scheduler", "recorder"] as const;
 type Service = (typeof SERVICES)[number];
@@ -30,6 +31,7 @@ export async function serverStartCommand(
     throw new Error(`--services takes a comma-separated subset of ${SERVICES.join(",")}; got '${options.services}'`);
   }
   const services = new Set(wanted as Service[]);
+  limitHeapGrowth(config.heapGrowingPercent);
   // Traces (when OTEL_* configure an exporter) of the API's requests and what they enqueue.
   const telemetry = await startTelemetry({ serviceName: "sluice-api" });
 

@@ -16,6 +16,7 @@ import {
 import { Redis } from "ioredis";
 import { apiClient, type CliConfig } from "../config.js";
 import { printRunLog } from "../console-output.js";
+import { limitHeapGrowth } from "../heap-growth.js";
 
 export interface WorkerCommandOptions {
   pool: string;
@@ -43,6 +44,7 @@ export async function workerStartCommand(
     throw new Error(`--metrics-port must be a port number, got '${options.metricsPort}'`);
   const name = options.name ?? `${hostname()}-${process.pid}`;
   const flowsDir = resolve(options.flows);
+  limitHeapGrowth(config.heapGrowingPercent);
   // Traces (when OTEL_* configure an exporter): this worker's spans name its pool and itself.
   const telemetry = await startTelemetry({
     serviceName: "sluice-worker",

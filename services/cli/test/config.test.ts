@@ -1,0 +1,18 @@
+import { ConfigurationError } from "@sluice/core";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../src/config.js";
+
+describe("the CLI's environment", () => {
+  it("leaves heap growth to V8 unless SLUICE_HEAP_GROWING_PERCENT sets it", () => {
+    expect(loadConfig({}).heapGrowingPercent).toBe(0);
+    expect(loadConfig({ SLUICE_HEAP_GROWING_PERCENT: "20" }).heapGrowingPercent).toBe(20);
+  });
+
+  it("names the variable and the problem when a value is invalid", () => {
+    expect(() => loadConfig({ SLUICE_HEAP_GROWING_PERCENT: "lots" })).toThrow(ConfigurationError);
+    expect(() => loadConfig({ SLUICE_HEAP_GROWING_PERCENT: "-5" })).toThrow(
+      /Invalid environment: SLUICE_HEAP_GROWING_PERCENT: .*>=0/,
+    );
+    expect(() => loadConfig({ SLUICE_WORKER_LOCK_SECONDS: "1" })).toThrow(/SLUICE_WORKER_LOCK_SECONDS/);
+  });
+});
