@@ -4,8 +4,9 @@
  * the wrapped function directly, so the hot path pays a boolean test and nothing else.
  *
  * The trace of a deployment run: API request → `send flow-runs.POOL` (producer) → `process
- * flow-runs.POOL` (consumer, with the queue wait) → `flow_run NAME` → `attempt N` → `task_run NAME`
- * → `attempt N` (one per try, so retries show) → the task's own spans (user code, HTTP, Postgres).
+ * flow-runs.POOL` (consumer, with the queue wait) → `flow_run NAME` → `task_run NAME` → the task's
+ * own spans (user code, HTTP, Postgres); a run with retries has an `attempt N` span per try between
+ * its run span and its work, so retries show.
  * Queued task runs (`.submit()`, `.map()`, `.delay()`) add `send`/`process task-runs.POOL` between
  * the flow and the task run, whichever worker runs them. The W3C trace context travels in the jobs'
  * data (`traceContext`).
