@@ -22,6 +22,8 @@ export class RedisEventSink implements EventSink {
   constructor(
     private readonly redis: Redis,
     private readonly stream: string,
+    /** False for events that may be lost (notices): a failed write is dropped, not kept for `flush()`. */
+    private readonly keepFailed = true,
   ) {}
 
   emit(event: RunEvent): void {
@@ -46,7 +48,7 @@ export class RedisEventSink implements EventSink {
         if (id && (this.lastId === null || compareStreamIds(id, this.lastId) > 0)) this.lastId = id;
       })
       .catch(() => {
-        this.failed.push(payload);
+        if (this.keepFailed) this.failed.push(payload);
       })
       .finally(() => this.inFlight.delete(pending));
     this.inFlight.add(pending);

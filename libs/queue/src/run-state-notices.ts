@@ -22,7 +22,8 @@ export class RunStateNotices {
   private readonly sink: RedisEventSink;
 
   constructor(redis: Redis, prefix: string) {
-    this.sink = new RedisEventSink(redis, redisKeys(prefix).eventStream);
+    // A notice that cannot be written is dropped: kept, notices would pile up through a Redis outage.
+    this.sink = new RedisEventSink(redis, redisKeys(prefix).eventStream, false);
   }
 
   /** Announces the run's current state (as just written). */
@@ -39,8 +40,8 @@ export class RunStateNotices {
     });
   }
 
-  /** Waits for the notices emitted so far (on shutdown); gives up quietly when Redis is away. */
+  /** Waits for the notices emitted so far to be written or dropped (on shutdown). */
   async flush(): Promise<void> {
-    await this.sink.flush({ attempts: 2, retryDelayMs: 100 }).catch(() => {});
+    await this.sink.flush();
   }
 }
