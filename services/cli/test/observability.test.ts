@@ -60,15 +60,24 @@ describe("traces", () => {
     const traceId = run.trace_id;
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
     const r = receiver;
+    // Every span asserted below: a parent ends (and is exported) after its children, maybe in a later batch.
+    const expected = [
+      "POST /api/deployments/:id/create_flow_run",
+      `send flow-runs.${POOL}`,
+      `process flow-runs.${POOL}`,
+      "flow_run Traced Flow",
+      "task_run flaky",
+      "task_run instrumented",
+      "user work",
+      "POST /api/flows/filter",
+      `send task-runs.${POOL}`,
+      `process task-runs.${POOL}`,
+      "task_run double",
+    ];
     const spans = await waitFor("the run's spans", async () => {
       const inTrace = r.spans.filter((span) => span.traceId === traceId);
       const names = new Set(inTrace.map((span) => span.name));
-      return names.has("task_run double") &&
-        names.has("flow_run Traced Flow") &&
-        names.has("POST /api/deployments/:id/create_flow_run") &&
-        names.has("POST /api/flows/filter")
-        ? inTrace
-        : undefined;
+      return expected.every((name) => names.has(name)) ? inTrace : undefined;
     });
 
     // API process → queue → worker process, one trace.
@@ -156,14 +165,15 @@ describe("traces", () => {
 
     const run = await runDeployment(cluster, "Traced Map", "traced-map");
     const r = receiver;
-    const taskSpans = await waitFor("30 task run spans", async () => {
+    // The flow's span ends after its task runs' (and may be exported in a later batch): wait for both.
+    const [taskSpans, flowSpan] = await waitFor("30 task run spans and the flow run's", async () => {
       const found = r.spans.filter((span) => span.name === "task_run double");
-      return found.length === 30 ? found : undefined;
+      const flow = r.spans.find((span) => span.name === "flow_run Traced Map");
+      return found.length === 30 && flow ? ([found, flow] as const) : undefined;
     });
     expect(new Set(taskSpans.map((span) => span.traceId))).toEqual(new Set([run.trace_id]));
     expect(new Set(taskSpans.map((span) => span.resource["sluice.worker.name"]))).toEqual(new Set(["w1", "w2"]));
-    const flowSpan = r.spans.find((span) => span.name === "flow_run Traced Map");
-    expect(flowSpan?.traceId).toBe(run.trace_id);
+    expect(flowSpan.traceId).toBe(run.trace_id);
   }, 120_000);
 
   it("with no OTEL_* exporter (or OTEL_SDK_DISABLED=true) nothing is exported and runs record no trace", async () => {
