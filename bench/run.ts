@@ -96,9 +96,8 @@ async function runBench(mode: Mode, runnable: Workload[], systems: System[], out
   // W2 and W3 run again on a traced Sluice cluster (tracing.ts).
   const traced = systems.includes("sluice") ? runnable.filter((w) => TRACED_WORKLOADS.includes(w)) : [];
   let tracing: BenchReport["run"]["tracing"];
-  // The traced workloads first, in the order the traced cluster runs them: each pair is then
-  // measured on a cluster in the same state (W2 run after W1 on the same processes was measurably
-  // slower than on fresh ones, which made tracing look free).
+  // The traced workloads first, in the order the traced cluster runs them, so each pair (tracing
+  // off and on) is measured in the same position on a fresh cluster.
   const sluiceOrder = [...traced, ...runnable.filter((w) => !traced.includes(w))];
 
   // The plan: Sluice's workloads on one cluster, W2 and W3 on a traced one, then each peer's on its own workers.
