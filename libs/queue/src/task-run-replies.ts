@@ -73,9 +73,12 @@ export class TaskRunReplyReader {
     return reply;
   }
 
-  /** Stops waiting for a run (e.g. it could not be enqueued). */
-  forget(taskRunId: string): void {
+  /** Ends the wait for a run with this error (e.g. it could not be enqueued). */
+  fail(taskRunId: string, error: unknown): void {
+    const waiter = this.waiters.get(taskRunId);
+    if (!waiter) return;
     this.waiters.delete(taskRunId);
+    waiter.reject(error instanceof Error ? error : new Error(String(error)));
   }
 
   get waiting(): number {

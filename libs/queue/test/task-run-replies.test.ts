@@ -47,6 +47,18 @@ describe("task-run replies", () => {
     expect(await reader.wait<number>("run-2")).toBe(3);
   });
 
+  it("fail() ends one wait with the error (a run that could not be enqueued); a late reply to it is ignored", async () => {
+    const failed = reader.wait("not-enqueued");
+    const other = reader.wait<string>("enqueued");
+    reader.fail("not-enqueued", new Error("Redis refused the job"));
+    await expect(failed).rejects.toThrow("Redis refused the job");
+    const sender = new TaskRunReplySender(ctx.redis);
+    await sender.send(reader.stream, { taskRunId: "not-enqueued", ok: true, value: "late" });
+    await sender.send(reader.stream, { taskRunId: "enqueued", ok: true, value: "on time" });
+    expect(await other).toBe("on time");
+    expect(reader.waiting).toBe(0);
+  });
+
   it("close() rejects what is still awaited", async () => {
     const pending = reader.wait("never");
     reader.close();

@@ -137,6 +137,16 @@ export function recordStateOnSpan(span: Span, name: string, type: string, messag
   span.setAttribute("sluice.state.name", name);
 }
 
+function producerAttributes(queueName: string, jobId: string): Attributes {
+  return {
+    "messaging.system": "bullmq",
+    "messaging.operation.type": "send",
+    "messaging.operation.name": "add",
+    "messaging.destination.name": queueName,
+    "messaging.message.id": jobId,
+  };
+}
+
 /**
  * Adds a job to a queue inside a PRODUCER span (OpenTelemetry messaging conventions); `send` gets
  * the trace context to put in the job's data (undefined when tracing is off).
@@ -147,22 +157,42 @@ export function withProducerSpan<T>(
   send: (traceContext: TraceCarrier | undefined) => Promise<T>,
 ): Promise<T> {
   if (!enabled) return send(undefined);
-  return inSpan(
+  return inSpan(`send ${queueName}`, SpanKind.PRODUCER, producerAttributes(queueName, jobId), () => {
+    const carrier: TraceCarrier = {};
+    propagation.inject(context.active(), carrier);
+    return send(carrier);
+  });
+}
+
+/** The PRODUCER span of a job that is added later, with others (see `startProducerSpan`). */
+export interface ProducerSpan {
+  /** What the job's data carries, so its consumer span continues this trace. */
+  readonly traceContext: TraceCarrier;
+  /** Ends the span once the job is added (or could not be: `error`). */
+  end(error?: unknown): void;
+}
+
+/**
+ * Starts the PRODUCER span of a job now, in the active context, for a job that is added in a batch
+ * later (the caller ends it); undefined when tracing is off.
+ */
+export function startProducerSpan(queueName: string, jobId: string): ProducerSpan | undefined {
+  if (!enabled) return undefined;
+  const parent = context.active();
+  const span = tracer().startSpan(
     `send ${queueName}`,
-    SpanKind.PRODUCER,
-    {
-      "messaging.system": "bullmq",
-      "messaging.operation.type": "send",
-      "messaging.operation.name": "add",
-      "messaging.destination.name": queueName,
-      "messaging.message.id": jobId,
-    },
-    () => {
-      const carrier: TraceCarrier = {};
-      propagation.inject(context.active(), carrier);
-      return send(carrier);
-    },
+    { kind: SpanKind.PRODUCER, attributes: producerAttributes(queueName, jobId) },
+    parent,
   );
+  const traceContext: TraceCarrier = {};
+  propagation.inject(trace.setSpan(parent, span), traceContext);
+  return {
+    traceContext,
+    end(error?: unknown) {
+      if (error !== undefined) recordSpanError(span, error);
+      span.end();
+    },
+  };
 }
 
 /** A job taken from a queue, as `consumeJob` needs it. */

@@ -6,18 +6,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { isAbsolute, relative } from "node:path";
-import { Semaphore, type TaskDispatcher, type TaskRunRequest } from "@sluice/core";
-import {
-  redisKeys,
-  TASK_RUN_JOB_NAME,
-  type TaskRunJob,
-  TaskRunPayloads,
-  TaskRunReplyReader,
-  taskRunQueueName,
-} from "@sluice/queue";
-import { withProducerSpan } from "@sluice/telemetry";
+import type { TaskDispatcher, TaskRunRequest } from "@sluice/core";
+import { redisKeys, type TaskRunJob, TaskRunPayloads, TaskRunReplyReader, taskRunQueueName } from "@sluice/queue";
+import { startProducerSpan } from "@sluice/telemetry";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import { TaskRunEnqueuer } from "./task-run-enqueuer.js";
 
 export interface QueueTaskDispatcherOptions {
   connection: Redis;
@@ -32,14 +26,12 @@ export interface QueueTaskDispatcherOptions {
 
 export class QueueTaskDispatcher implements TaskDispatcher {
   private readonly queue: Queue<TaskRunJob>;
+  private readonly enqueuer: TaskRunEnqueuer;
   private replies: TaskRunReplyReader | null = null;
   private repliesConnection: Redis | null = null;
   private readonly payloads: TaskRunPayloads;
-  /**
-   * Jobs being added at once: a `.map()` over 20,000 items enqueues them a few hundred at a time
-   * (ioredis pipelines each batch), rather than building 20,000 jobs and commands in one go.
-   */
-  private readonly enqueueing = new Semaphore(256);
+  /** The module of each task file, relative to the flows directory (one path computation per file, not per run). */
+  private readonly modules = new Map<string, string | null>();
 
   constructor(private readonly options: QueueTaskDispatcherOptions) {
     this.payloads = options.payloads ?? new TaskRunPayloads();
@@ -47,40 +39,70 @@ export class QueueTaskDispatcher implements TaskDispatcher {
       connection: options.connection,
       prefix: options.prefix,
     });
+    this.enqueuer = new TaskRunEnqueuer(this.queue);
   }
 
-  async dispatch<T>(request: TaskRunRequest, runHere: () => Promise<T>): Promise<T> {
+  /**
+   * Not async on purpose: a `.map()` calls it thousands of times at once, and what each call keeps
+   * until its result arrives is only the reply wait and its entry in the enqueuer's batch.
+   */
+  dispatch<T>(request: TaskRunRequest, runHere: () => Promise<T>): Promise<T> {
     const module = this.moduleOf(request);
     if (module === null) return this.options.local.dispatch(request, runHere);
-    const replies = request.detached ? null : this.replyReader();
-    const args = this.payloads.encodeArgs(request);
-    if (args.stored) await this.payloads.save(args.stored);
-    // Waiting starts before the job exists, so even the fastest reply is not missed.
-    const result = replies?.wait<T>(request.taskRunId);
+    let args: ReturnType<TaskRunPayloads["encodeArgs"]>;
     try {
-      await this.enqueueing.run(() =>
-        withProducerSpan(this.queue.name, request.taskRunId, (traceContext) =>
-          this.queue.add(
-            TASK_RUN_JOB_NAME,
-            { ...request, args: args.value, module, replyTo: replies?.stream ?? null, traceContext },
-            { jobId: request.taskRunId, attempts: 1, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } },
-          ),
-        ),
-      );
+      args = this.payloads.encodeArgs(request);
     } catch (error) {
-      replies?.forget(request.taskRunId);
-      if (args.stored) this.payloads.discard([args.stored.key]);
-      throw error;
+      return Promise.reject(error); // e.g. arguments that are not JSON
     }
-    if (!result) return undefined as T; // .delay(): handed over, not awaited
+    if (args.stored) return this.dispatchStored(request, module, args);
+    return this.enqueue(request, module, args);
+  }
+
+  /** Large arguments go to the result store before the job that refers to them is added. */
+  private async dispatchStored<T>(
+    request: TaskRunRequest,
+    module: string,
+    args: ReturnType<TaskRunPayloads["encodeArgs"]>,
+  ): Promise<T> {
+    if (args.stored) await this.payloads.save(args.stored);
+    return this.enqueue(request, module, args);
+  }
+
+  private enqueue<T>(
+    request: TaskRunRequest,
+    module: string,
+    args: ReturnType<TaskRunPayloads["encodeArgs"]>,
+  ): Promise<T> {
+    const span = startProducerSpan(this.queue.name, request.taskRunId);
+    const job: TaskRunJob = { ...request, args: args.value, module, replyTo: null, traceContext: span?.traceContext };
+    if (request.detached) {
+      // .delay(): handed over once added, not awaited.
+      return new Promise<T>((resolve, reject) => {
+        this.enqueuer.add(job, span, (error) => (error === undefined ? resolve(undefined as T) : reject(error)));
+      });
+    }
+    const replies = this.replyReader();
+    job.replyTo = replies.stream;
+    // Waiting starts before the job exists, so even the fastest reply is not missed.
+    const result = replies.wait<T>(request.taskRunId);
+    // Not added: the wait ends with the error (and `receive` discards stored arguments either way).
+    this.enqueuer.add(job, span, (error) => {
+      if (error !== undefined) replies.fail(request.taskRunId, error);
+    });
     return this.payloads.receive<T>(result, args);
   }
 
   /** The task's module relative to the flows directory, or null when workers could not load it. */
   private moduleOf(request: TaskRunRequest): string | null {
     if (!request.definedIn || !request.flowRun) return null;
-    const module = relative(this.options.flowsDir, request.definedIn);
-    return module.startsWith("..") || isAbsolute(module) ? null : module;
+    let module = this.modules.get(request.definedIn);
+    if (module === undefined) {
+      const path = relative(this.options.flowsDir, request.definedIn);
+      module = path.startsWith("..") || isAbsolute(path) ? null : path;
+      this.modules.set(request.definedIn, module);
+    }
+    return module;
   }
 
   private replyReader(): TaskRunReplyReader {
@@ -98,6 +120,7 @@ export class QueueTaskDispatcher implements TaskDispatcher {
   }
 
   async close(): Promise<void> {
+    await this.enqueuer.idle();
     this.replies?.close();
     this.repliesConnection?.disconnect();
     if (this.replies) await this.options.connection.del(this.replies.stream).catch(() => {});
