@@ -33,12 +33,7 @@ export class TaskRunEnqueuer {
   /** Adds the job (its id is its task run id) in the next batch; `done` says how that went. */
   add(data: TaskRunJob, span: ProducerSpan | undefined, done: (error?: unknown) => void): void {
     this.pending.push({ data, span, done });
-    // Started after the current synchronous code, so a `.map()` loop fills the first batch.
-    this.flushing ??= Promise.resolve()
-      .then(() => this.flush())
-      .finally(() => {
-        this.flushing = null;
-      });
+    this.flushing ??= this.flush();
   }
 
   /** Resolves once everything added so far has been sent (or failed). */
@@ -47,14 +42,21 @@ export class TaskRunEnqueuer {
   }
 
   private async flush(): Promise<void> {
-    while (this.head < this.pending.length) {
-      const batch = this.pending.slice(this.head, this.head + BATCH_SIZE);
-      this.head += batch.length;
-      if (this.head === this.pending.length) {
-        this.pending = [];
-        this.head = 0;
+    // After the current synchronous code, so a `.map()` loop fills the first batch.
+    await Promise.resolve();
+    try {
+      while (this.head < this.pending.length) {
+        const batch = this.pending.slice(this.head, this.head + BATCH_SIZE);
+        this.head += batch.length;
+        if (this.head === this.pending.length) {
+          this.pending = [];
+          this.head = 0;
+        }
+        await this.send(batch);
       }
-      await this.send(batch);
+    } finally {
+      // In the same step as the last check of `pending`: a job added later starts a new flush.
+      this.flushing = null;
     }
   }
 

@@ -77,6 +77,19 @@ describe("the task-run enqueuer", () => {
     expect(waiting.map((added) => added.id).sort()).toEqual([jobs[0]?.taskRunId, jobs[2]?.taskRunId].sort());
   });
 
+  it("sends jobs added at any moment of a flush, even right as it ends", async () => {
+    const enqueuer = new TaskRunEnqueuer(queue);
+    const outcomes: Promise<Error | "added">[] = [];
+    for (let i = 0; i < 60; i++) {
+      outcomes.push(addAll(enqueuer, [job(randomUUID(), i)]).then(([outcome]) => outcome ?? new Error("none")));
+      // From 0 to 5 microtask turns between jobs: some land while a batch is out, some as a flush ends.
+      for (let turn = 0; turn < i % 6; turn++) await Promise.resolve();
+      if (i % 10 === 9) await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect((await Promise.all(outcomes)).every((outcome) => outcome === "added")).toBe(true);
+    expect(await queue.getWaitingCount()).toBe(60);
+  });
+
   it("idle() waits until everything added so far is in the queue", async () => {
     const enqueuer = new TaskRunEnqueuer(queue);
     for (let i = 0; i < 700; i++) enqueuer.add(job(randomUUID(), i), undefined, () => {});
