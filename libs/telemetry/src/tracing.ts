@@ -7,12 +7,14 @@
  * flow-runs.POOL` (consumer, with the queue wait) → `flow_run NAME` → `task_run NAME` → the task's
  * own spans (user code, HTTP, Postgres); a run with retries has an `attempt N` span per try between
  * its run span and its work, so retries show.
- * Queued task runs (`.submit()`, `.map()`, `.delay()`) add `send`/`process task-runs.POOL` between
- * the flow and the task run, whichever worker runs them. The W3C trace context travels in the jobs'
+ * Queued task runs (`.submit()`, `.map()`, `.delay()`) add `send task-runs.POOL` (one per batch of
+ * jobs added together) and `process task-runs.POOL` (one per job) between the flow and the task
+ * run, whichever worker runs them. The W3C trace context travels in the jobs'
  * data (`traceContext`).
  */
 import {
   type Attributes,
+  type Context,
   context,
   propagation,
   ROOT_CONTEXT,
@@ -25,7 +27,7 @@ import {
 } from "@opentelemetry/api";
 import { jobsInProgress, recordQueueWait } from "./run-metrics.js";
 
-export type { Span };
+export type { Context, Span };
 
 /** A W3C trace context (`traceparent`, maybe `tracestate`) as carried in job data. */
 export type TraceCarrier = Record<string, string>;
@@ -137,13 +139,16 @@ export function recordStateOnSpan(span: Span, name: string, type: string, messag
   span.setAttribute("sluice.state.name", name);
 }
 
-function producerAttributes(queueName: string, jobId: string): Attributes {
+/** The messaging attributes of a `send`: one job's id, or how many jobs the batch holds. */
+function producerAttributes(queueName: string, jobIds: readonly string[]): Attributes {
   return {
     "messaging.system": "bullmq",
     "messaging.operation.type": "send",
-    "messaging.operation.name": "add",
+    "messaging.operation.name": jobIds.length === 1 ? "add" : "addBulk",
     "messaging.destination.name": queueName,
-    "messaging.message.id": jobId,
+    ...(jobIds.length === 1
+      ? { "messaging.message.id": jobIds[0] }
+      : { "messaging.batch.message_count": jobIds.length }),
   };
 }
 
@@ -157,31 +162,35 @@ export function withProducerSpan<T>(
   send: (traceContext: TraceCarrier | undefined) => Promise<T>,
 ): Promise<T> {
   if (!enabled) return send(undefined);
-  return inSpan(`send ${queueName}`, SpanKind.PRODUCER, producerAttributes(queueName, jobId), () => {
+  return inSpan(`send ${queueName}`, SpanKind.PRODUCER, producerAttributes(queueName, [jobId]), () => {
     const carrier: TraceCarrier = {};
     propagation.inject(context.active(), carrier);
     return send(carrier);
   });
 }
 
-/** The PRODUCER span of a job that is added later, with others (see `startProducerSpan`). */
+/** The PRODUCER span of jobs sent together later (see `startBatchProducerSpan`). */
 export interface ProducerSpan {
-  /** What the job's data carries, so its consumer span continues this trace. */
+  /** What each job's data carries, so its consumer span continues this trace. */
   readonly traceContext: TraceCarrier;
-  /** Ends the span once the job is added (or could not be: `error`). */
+  /** Ends the span once the jobs are added (or could not be: `error`). */
   end(error?: unknown): void;
 }
 
+/** Where a job submitted now is traced from, for a producer span started when it is sent; undefined when tracing is off. */
+export function producerParent(): Context | undefined {
+  return enabled ? context.active() : undefined;
+}
+
 /**
- * Starts the PRODUCER span of a job now, in the active context, for a job that is added in a batch
- * later (the caller ends it); undefined when tracing is off.
+ * The PRODUCER span of the jobs submitted under one parent (`producerParent()`) and sent in one
+ * batch: one span per batch rather than per job (the messaging conventions' batch `send`), so a
+ * 20,000-item `.map()` exports 40 of them, not 20,000.
  */
-export function startProducerSpan(queueName: string, jobId: string): ProducerSpan | undefined {
-  if (!enabled) return undefined;
-  const parent = context.active();
+export function startBatchProducerSpan(queueName: string, parent: Context, jobIds: readonly string[]): ProducerSpan {
   const span = tracer().startSpan(
     `send ${queueName}`,
-    { kind: SpanKind.PRODUCER, attributes: producerAttributes(queueName, jobId) },
+    { kind: SpanKind.PRODUCER, attributes: producerAttributes(queueName, jobIds) },
     parent,
   );
   const traceContext: TraceCarrier = {};

@@ -166,14 +166,23 @@ describe("traces", () => {
     const run = await runDeployment(cluster, "Traced Map", "traced-map");
     const r = receiver;
     // The flow's span ends after its task runs' (and may be exported in a later batch): wait for both.
-    const [taskSpans, flowSpan] = await waitFor("30 task run spans and the flow run's", async () => {
-      const found = r.spans.filter((span) => span.name === "task_run double");
-      const flow = r.spans.find((span) => span.name === "flow_run Traced Map");
-      return found.length === 30 && flow ? ([found, flow] as const) : undefined;
-    });
+    const [taskSpans, flowSpan, processSpans] = await waitFor(
+      "30 task run spans, their process spans and the flow run's",
+      async () => {
+        const found = r.spans.filter((span) => span.name === "task_run double");
+        const processed = r.spans.filter((span) => span.name === `process task-runs.${POOL}`);
+        const flow = r.spans.find((span) => span.name === "flow_run Traced Map");
+        return found.length === 30 && processed.length === 30 && flow ? ([found, flow, processed] as const) : undefined;
+      },
+    );
     expect(new Set(taskSpans.map((span) => span.traceId))).toEqual(new Set([run.trace_id]));
     expect(new Set(taskSpans.map((span) => span.resource["sluice.worker.name"]))).toEqual(new Set(["w1", "w2"]));
     expect(flowSpan.traceId).toBe(run.trace_id);
+    // The 30 jobs went in one batch: one `send` span under the flow run, each job's `process` span under it.
+    const send = childNamed(r.spans, flowSpan, `send task-runs.${POOL}`);
+    expect(send.kind).toBe(SPAN_KIND.producer);
+    expect(send.attributes["messaging.batch.message_count"]).toBe(30);
+    expect(processSpans.filter((span) => span.parentSpanId === send.spanId)).toHaveLength(30);
   }, 120_000);
 
   it("with no OTEL_* exporter (or OTEL_SDK_DISABLED=true) nothing is exported and runs record no trace", async () => {

@@ -8,7 +8,6 @@ import { randomUUID } from "node:crypto";
 import { isAbsolute, relative } from "node:path";
 import type { TaskDispatcher, TaskRunRequest } from "@sluice/core";
 import { redisKeys, type TaskRunJob, TaskRunPayloads, TaskRunReplyReader, taskRunQueueName } from "@sluice/queue";
-import { startProducerSpan } from "@sluice/telemetry";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { TaskRunEnqueuer } from "./task-run-enqueuer.js";
@@ -74,12 +73,11 @@ export class QueueTaskDispatcher implements TaskDispatcher {
     module: string,
     args: ReturnType<TaskRunPayloads["encodeArgs"]>,
   ): Promise<T> {
-    const span = startProducerSpan(this.queue.name, request.taskRunId);
-    const job: TaskRunJob = { ...request, args: args.value, module, replyTo: null, traceContext: span?.traceContext };
+    const job: TaskRunJob = { ...request, args: args.value, module, replyTo: null };
     if (request.detached) {
       // .delay(): handed over once added, not awaited.
       return new Promise<T>((resolve, reject) => {
-        this.enqueuer.add(job, span, (error) => (error === undefined ? resolve(undefined as T) : reject(error)));
+        this.enqueuer.add(job, (error) => (error === undefined ? resolve(undefined as T) : reject(error)));
       });
     }
     const replies = this.replyReader();
@@ -87,7 +85,7 @@ export class QueueTaskDispatcher implements TaskDispatcher {
     // Waiting starts before the job exists, so even the fastest reply is not missed.
     const result = replies.wait<T>(request.taskRunId);
     // Not added: the wait ends with the error (and `receive` discards stored arguments either way).
-    this.enqueuer.add(job, span, (error) => {
+    this.enqueuer.add(job, (error) => {
       if (error !== undefined) replies.fail(request.taskRunId, error);
     });
     return this.payloads.receive<T>(result, args);

@@ -7,7 +7,7 @@
  */
 import type { TaskRunJob } from "@sluice/queue";
 import { TASK_RUN_JOB_NAME } from "@sluice/queue";
-import type { ProducerSpan } from "@sluice/telemetry";
+import { type Context, type ProducerSpan, producerParent, startBatchProducerSpan } from "@sluice/telemetry";
 import type { JobsOptions, Queue } from "bullmq";
 
 /** Jobs per batch: large enough to amortize the round trip, small enough to keep Redis responsive to other clients. */
@@ -17,7 +17,8 @@ const JOB_OPTIONS: JobsOptions = { attempts: 1, removeOnComplete: true, removeOn
 
 interface PendingJob {
   data: TaskRunJob;
-  span: ProducerSpan | undefined;
+  /** The submitter's trace context (undefined when tracing is off): the batch's `send` span goes under it. */
+  parent: Context | undefined;
   /** Called once the job is added (error undefined) or could not be. */
   done: (error?: unknown) => void;
 }
@@ -31,8 +32,8 @@ export class TaskRunEnqueuer {
   constructor(private readonly queue: Queue<TaskRunJob>) {}
 
   /** Adds the job (its id is its task run id) in the next batch; `done` says how that went. */
-  add(data: TaskRunJob, span: ProducerSpan | undefined, done: (error?: unknown) => void): void {
-    this.pending.push({ data, span, done });
+  add(data: TaskRunJob, done: (error?: unknown) => void): void {
+    this.pending.push({ data, parent: producerParent(), done });
     this.flushing ??= this.flush();
   }
 
@@ -61,6 +62,8 @@ export class TaskRunEnqueuer {
   }
 
   private async send(batch: PendingJob[]): Promise<void> {
+    const traced = this.startSpans(batch);
+    const failures = new Map<PendingJob, unknown>();
     try {
       await this.queue.addBulk(
         batch.map(({ data }) => ({ name: TASK_RUN_JOB_NAME, data, opts: { ...JOB_OPTIONS, jobId: data.taskRunId } })),
@@ -69,24 +72,35 @@ export class TaskRunEnqueuer {
       // Which jobs of a failed pipeline were added is unknown: add each again on its own. A job id
       // that exists already is left as it is, so nothing runs twice, and only the jobs that still
       // fail report it.
-      await Promise.all(batch.map((job) => this.sendOne(job)));
-      return;
+      await Promise.all(
+        batch.map((job) =>
+          this.queue
+            .add(TASK_RUN_JOB_NAME, job.data, { ...JOB_OPTIONS, jobId: job.data.taskRunId })
+            .catch((error: unknown) => failures.set(job, error)),
+        ),
+      );
     }
-    for (const job of batch) {
-      job.span?.end();
-      job.done();
-    }
+    for (const { span, jobs } of traced) span.end(jobs.map((job) => failures.get(job)).find((e) => e !== undefined));
+    for (const job of batch) job.done(failures.get(job));
   }
 
-  private async sendOne(job: PendingJob): Promise<void> {
-    try {
-      await this.queue.add(TASK_RUN_JOB_NAME, job.data, { ...JOB_OPTIONS, jobId: job.data.taskRunId });
-    } catch (error) {
-      job.span?.end(error);
-      job.done(error);
-      return;
+  /** One `send` span per trace parent among the batch's jobs; each job carries its span's context. */
+  private startSpans(batch: PendingJob[]): { span: ProducerSpan; jobs: PendingJob[] }[] {
+    const byParent = new Map<Context, PendingJob[]>();
+    for (const job of batch) {
+      if (!job.parent) continue;
+      const jobs = byParent.get(job.parent);
+      if (jobs) jobs.push(job);
+      else byParent.set(job.parent, [job]);
     }
-    job.span?.end();
-    job.done();
+    return [...byParent].map(([parent, jobs]) => {
+      const span = startBatchProducerSpan(
+        this.queue.name,
+        parent,
+        jobs.map((job) => job.data.taskRunId),
+      );
+      for (const job of jobs) job.data.traceContext = span.traceContext;
+      return { span, jobs };
+    });
   }
 }

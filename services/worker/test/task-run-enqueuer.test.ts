@@ -44,7 +44,7 @@ function addAll(enqueuer: TaskRunEnqueuer, jobs: TaskRunJob[]): Promise<(Error |
     jobs.map(
       (data) =>
         new Promise<Error | "added">((resolve) =>
-          enqueuer.add(data, undefined, (error) => resolve(error === undefined ? "added" : (error as Error))),
+          enqueuer.add(data, (error) => resolve(error === undefined ? "added" : (error as Error))),
         ),
     ),
   );
@@ -92,7 +92,7 @@ describe("the task-run enqueuer", () => {
 
   it("idle() waits until everything added so far is in the queue", async () => {
     const enqueuer = new TaskRunEnqueuer(queue);
-    for (let i = 0; i < 700; i++) enqueuer.add(job(randomUUID(), i), undefined, () => {});
+    for (let i = 0; i < 700; i++) enqueuer.add(job(randomUUID(), i), () => {});
     await enqueuer.idle();
     expect(await queue.getWaitingCount()).toBe(700);
   });
