@@ -2,8 +2,8 @@
  * Adds task-run jobs to the pool's queue in batches: what a flow submits while a batch is on its
  * way waits in a plain array, and goes in the next batch (one Redis round trip, BullMQ's
  * `addBulk`). A `.map()` over 20,000 items thus holds 20,000 small entries until they are sent,
- * rather than 20,000 suspended `queue.add` calls with their promises and job objects (about 5 KB
- * each), and costs 40 round trips rather than 20,000 commands.
+ * rather than 20,000 suspended `queue.add` calls with their promises, closures and BullMQ job
+ * objects, and costs 40 round trips rather than 20,000 commands.
  */
 import type { TaskRunJob } from "@sluice/queue";
 import { TASK_RUN_JOB_NAME } from "@sluice/queue";
@@ -24,9 +24,8 @@ interface PendingJob {
 }
 
 export class TaskRunEnqueuer {
+  /** Not sent yet, oldest first (a sent job leaves it, so nothing sent stays referenced). */
   private pending: PendingJob[] = [];
-  /** The next entry of `pending` to send: a moving head, so taking a batch costs O(batch). */
-  private head = 0;
   private flushing: Promise<void> | null = null;
 
   constructor(private readonly queue: Queue<TaskRunJob>) {}
@@ -46,15 +45,7 @@ export class TaskRunEnqueuer {
     // After the current synchronous code, so a `.map()` loop fills the first batch.
     await Promise.resolve();
     try {
-      while (this.head < this.pending.length) {
-        const batch = this.pending.slice(this.head, this.head + BATCH_SIZE);
-        this.head += batch.length;
-        if (this.head === this.pending.length) {
-          this.pending = [];
-          this.head = 0;
-        }
-        await this.send(batch);
-      }
+      while (this.pending.length > 0) await this.send(this.pending.splice(0, BATCH_SIZE));
     } finally {
       // In the same step as the last check of `pending`: a job added later starts a new flush.
       this.flushing = null;
