@@ -12,6 +12,9 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { TaskRunEnqueuer } from "./task-run-enqueuer.js";
 
+/** A request's arguments as its job carries them (inline, or a reference to the stored ones). */
+type EncodedArgs = ReturnType<TaskRunPayloads["encodeArgs"]>;
+
 export interface QueueTaskDispatcherOptions {
   connection: Redis;
   prefix: string;
@@ -48,13 +51,13 @@ export class QueueTaskDispatcher implements TaskDispatcher {
   dispatch<T>(request: TaskRunRequest, runHere: () => Promise<T>): Promise<T> {
     const module = this.moduleOf(request);
     if (module === null) return this.options.local.dispatch(request, runHere);
-    let args: ReturnType<TaskRunPayloads["encodeArgs"]>;
+    let args: EncodedArgs;
     try {
       args = this.payloads.encodeArgs(request);
     } catch (error) {
       return Promise.reject(error); // e.g. arguments that are not JSON
     }
-    if (args.stored) return this.dispatchStored(request, module, args);
+    if (args.stored) return this.dispatchStored(request, module, args, args.stored);
     return this.enqueue(request, module, args);
   }
 
@@ -62,17 +65,14 @@ export class QueueTaskDispatcher implements TaskDispatcher {
   private async dispatchStored<T>(
     request: TaskRunRequest,
     module: string,
-    args: ReturnType<TaskRunPayloads["encodeArgs"]>,
+    args: EncodedArgs,
+    stored: NonNullable<EncodedArgs["stored"]>,
   ): Promise<T> {
-    if (args.stored) await this.payloads.save(args.stored);
+    await this.payloads.save(stored);
     return this.enqueue(request, module, args);
   }
 
-  private enqueue<T>(
-    request: TaskRunRequest,
-    module: string,
-    args: ReturnType<TaskRunPayloads["encodeArgs"]>,
-  ): Promise<T> {
+  private enqueue<T>(request: TaskRunRequest, module: string, args: EncodedArgs): Promise<T> {
     const job: TaskRunJob = { ...request, args: args.value, module, replyTo: null };
     if (request.detached) {
       // .delay(): handed over once added, not awaited.
