@@ -30,8 +30,14 @@ export interface RecorderOptions {
   /** This recorder's name in the consumer group; unique per live recorder. */
   consumerName: string;
   logger?: RecorderLogger;
-  /** Most entries read and recorded per transaction. Default 1000. */
+  /** Most entries read at once, recorded in one transaction unless they are big. Default 1000. */
   batchSize?: number;
+  /**
+   * Entries read together are split over several transactions when their event text adds up to
+   * more than this many characters (big cache entries, parameters), so a statement never nears
+   * Postgres's limits (a jsonb value of 256 MB at most). Default 32 MiB.
+   */
+  maxTransactionChars?: number;
   /** How long one read waits for new entries. Default 1000 ms; stop() may wait this long. */
   blockMs?: number;
   /** Entries pending this long on some consumer are taken over (it is presumed dead). Default 30 s. */
@@ -82,6 +88,7 @@ export class Recorder {
   private readonly deadLetterStream: string;
   private readonly logger: RecorderLogger;
   private readonly batchSize: number;
+  private readonly maxTransactionChars: number;
   private readonly blockMs: number;
   private readonly claimMinIdleMs: number;
   private readonly claimIntervalMs: number;
@@ -119,6 +126,7 @@ export class Recorder {
     this.deadLetterStream = `${options.keys.eventStream}:dead`;
     this.logger = options.logger ?? noopLogger;
     this.batchSize = options.batchSize ?? 1000;
+    this.maxTransactionChars = options.maxTransactionChars ?? 32 * 1024 * 1024;
     this.blockMs = options.blockMs ?? 1000;
     this.claimMinIdleMs = options.claimMinIdleMs ?? 30_000;
     this.claimIntervalMs = options.claimIntervalMs ?? 10_000;
@@ -266,26 +274,41 @@ export class Recorder {
   /** Records the entries' events, then acknowledges them (only after the commit). */
   private async process(connection: Redis, entries: StreamEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const events: RunEvent[] = [];
-    const eventIds: string[] = [];
     const undecodable: DeadLetter[] = [];
+    const parts: { events: RunEvent[]; ids: string[] }[] = [];
+    let part = { events: [] as RunEvent[], ids: [] as string[] };
+    let partChars = 0;
     for (const { id, fields } of entries) {
       // null: the entry was trimmed away while pending; there is nothing to record, only to ack.
       if (fields === null) continue;
       const payload = fields[EVENT_FIELD] ?? "";
+      let decoded: RunEvent[];
       try {
-        for (const event of decodeEvents(payload)) {
-          events.push(event);
-          eventIds.push(id);
-        }
+        decoded = decodeEvents(payload);
       } catch (error) {
         undecodable.push({ id, payload, reason: `undecodable: ${errorMessage(error)}` });
+        continue;
+      }
+      if (partChars > 0 && partChars + payload.length > this.maxTransactionChars) {
+        parts.push(part);
+        part = { events: [], ids: [] };
+        partChars = 0;
+      }
+      partChars += payload.length;
+      for (const event of decoded) {
+        part.events.push(event);
+        part.ids.push(id);
       }
     }
-    const rejected = await this.recordUntilDone(events, eventIds);
-    // Stopped while the database was unavailable: leave the batch pending for later.
-    if (rejected === null) return;
-    const deadLetters = [...undecodable, ...rejected];
+    parts.push(part);
+    const deadLetters = [...undecodable];
+    for (const { events, ids } of parts) {
+      const rejected = await this.recordUntilDone(events, ids);
+      // Stopped while the database was unavailable: leave the batch pending for later (the parts
+      // already written are written again then, which changes nothing).
+      if (rejected === null) return;
+      deadLetters.push(...rejected);
+    }
     // Acknowledge only once the dead letters are kept too (or they would be lost).
     if (deadLetters.length > 0 && !(await this.deadLetter(connection, deadLetters))) return;
     await this.ack(

@@ -257,6 +257,33 @@ describe("Recorder", () => {
     expect(dead.map(([, fields]) => fields[1])).toEqual(["{not json", JSON.stringify(badState)]);
   });
 
+  it("splits what it reads over several transactions when the events are big (cached batches)", async () => {
+    const { events, flowRunId, taskRunIds } = flowRunEvents(3);
+    // Each task's result cached: about 200 KB of JSON apiece, one stream entry each.
+    const rows = (i: number) => Array.from({ length: 2000 }, (_, row) => ({ row, task: i, text: "x".repeat(80) }));
+    const cacheEntries: RunEvent[] = taskRunIds.map((taskRunId, i) => ({
+      kind: "cache_entry",
+      id: randomUUID(),
+      timestamp: at(200 + i),
+      cacheKey: `key-${i}`,
+      taskRunId,
+      expiresAt: null,
+      result: rows(i),
+    }));
+    const lastId = await emit([...events, ...cacheEntries]);
+    // Started afterwards, so that one read takes every entry.
+    const rec = recorder({ maxTransactionChars: 300_000 });
+    await rec.start();
+
+    await waitFor(() => recordedUpTo(lastId), "every entry to be recorded");
+    expect(rec.stats).toMatchObject({ batchesRecorded: 3, recordFailures: 0, entriesDeadLettered: 0 });
+    expect(await getFlowRun(database.db, flowRunId)).toMatchObject({ stateType: "COMPLETED" });
+    const cached = await database.pool.query<{ cache_key: string; result: unknown }>(
+      "SELECT cache_key, result FROM task_cache ORDER BY cache_key",
+    );
+    expect(cached.rows).toEqual(taskRunIds.map((_, i) => ({ cache_key: `key-${i}`, result: rows(i) })));
+  });
+
   it("does not trim entries another consumer group has not read yet", async () => {
     await ctx.redis.xgroup("CREATE", keys.eventStream, "ui-feed", "0", "MKSTREAM");
     const rec = recorder({ trimIntervalMs: 20 });
