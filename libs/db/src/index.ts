@@ -87,7 +87,7 @@ export {
   type LockHolder,
   LockTimeoutError,
 } from "./store-lock.js";
-export { getCacheEntry } from "./task-cache.js";
+export { getCacheEntry, saveCacheEntryJson } from "./task-cache.js";
 export {
   DEFAULT_PAYLOAD_TTL_MS,
   PostgresResultStore,

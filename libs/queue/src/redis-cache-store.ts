@@ -1,16 +1,26 @@
 /**
  * Task cache on Redis (fast, shared by every process), backed by a durable store (Postgres,
  * through the recorder) so cached results survive a Redis restart.
+ *
+ * An entry bigger than `MAX_REDIS_CACHE_ENTRY_CHARS` (an ETL step's whole batch, say) is kept by
+ * the durable store alone, written straight to it: in Redis it would hold megabytes of memory per
+ * key until it expires, and on its way to Postgres it would cross the event stream and the
+ * recorder, parsed and serialized again, for a value that is read back only on a hit.
  */
-import type { CachedResult, CacheStore } from "@sluice/core";
+import { type CachedResult, type CacheStore, jsonLengthWithin } from "@sluice/core";
 import type { Redis } from "ioredis";
 import type { RedisKeys } from "./keys.js";
+
+/** Entries up to this size (JSON characters) live in Redis as well as in the durable store. */
+export const MAX_REDIS_CACHE_ENTRY_CHARS = 64 * 1024;
 
 export interface DurableCache {
   /** Reads a persisted entry (null when missing or expired). */
   load(cacheKey: string): Promise<CachedResult | null>;
-  /** Persists an entry (e.g. by emitting a cache_entry event for the recorder). */
+  /** Persists a small entry, off the caller's path (e.g. by emitting a cache_entry event for the recorder). */
   save(cacheKey: string, entry: CachedResult): void | Promise<void>;
+  /** Persists an entry too big for Redis, given as its JSON text, before resolving. */
+  saveLarge(cacheKey: string, entryJson: string): Promise<void>;
 }
 
 export class RedisCacheStore implements CacheStore {
@@ -24,14 +34,23 @@ export class RedisCacheStore implements CacheStore {
     const raw = await this.redis.get(this.keys.cacheEntry(cacheKey));
     if (raw !== null) return JSON.parse(raw) as CachedResult;
     const persisted = (await this.durable?.load(cacheKey)) ?? null;
-    if (persisted) await this.writeRedis(cacheKey, persisted);
+    if (persisted && jsonLengthWithin(persisted, MAX_REDIS_CACHE_ENTRY_CHARS) !== null) {
+      await this.writeRedis(cacheKey, persisted);
+    }
     return persisted;
   }
 
   async set(cacheKey: string, entry: CachedResult): Promise<void> {
-    // Serialized once: the text goes to Redis, its parse (a copy the caller cannot change) to the durable store.
+    // Serialized once: the text goes to Redis (or, when big, to the durable store), its parse (a
+    // copy the caller cannot change) to the durable store.
     const payload = JSON.stringify(entry);
-    const saved = this.durable?.save(cacheKey, JSON.parse(payload) as CachedResult);
+    if (!this.durable) return this.writeRedis(cacheKey, entry, payload);
+    if (payload.length > MAX_REDIS_CACHE_ENTRY_CHARS) {
+      // Removed from Redis so that an older, smaller entry under the key does not answer for it.
+      await Promise.all([this.durable.saveLarge(cacheKey, payload), this.redis.del(this.keys.cacheEntry(cacheKey))]);
+      return;
+    }
+    const saved = this.durable.save(cacheKey, JSON.parse(payload) as CachedResult);
     await Promise.all([this.writeRedis(cacheKey, entry, payload), saved]);
   }
 

@@ -135,4 +135,25 @@ describe("cluster mode only", () => {
     await h.recorded();
     expect(await taskStates(h)).toEqual(["Completed", "Cached"]);
   });
+
+  it("a result too big for Redis is written to Postgres before the run completes, and hits from there", async () => {
+    const calls: number[] = [];
+    const batch = task({ name: "lookup", cacheKeyFn: taskInputHash, cacheExpiration: "1h" }, async (size: number) => {
+      calls.push(size);
+      return Array.from({ length: size }, (_, id) => ({ id, name: `user ${id}`, email: `user${id}@example.com` }));
+    });
+    const parent = flow({ name: "Cache Flow" }, async () => (await batch(5000)).length);
+    expect(await parent()).toBe(5000);
+    // Already in Postgres (not waiting for the recorder), and not in Redis's memory.
+    const [entry] = await h.query<{ n: number }>("SELECT jsonb_array_length(result) AS n FROM task_cache");
+    expect(entry?.n).toBe(5000);
+    expect(await h.ctx.redis.keys(`${h.ctx.prefix}:cache:*`)).toEqual([]);
+
+    await h.restart();
+    const rerun = flow({ name: "Cache Flow" }, async () => (await batch(5000)).at(-1));
+    expect(await rerun()).toEqual({ id: 4999, name: "user 4999", email: "user4999@example.com" });
+    expect(calls).toEqual([5000]);
+    await h.recorded();
+    expect(await taskStates(h)).toEqual(["Completed", "Cached"]);
+  });
 });

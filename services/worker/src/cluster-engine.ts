@@ -1,11 +1,11 @@
 /**
  * The engine's ports in cluster mode: events on the Redis stream, task cache in Redis backed by
- * Postgres, leases in Redis, `.submit()` concurrency in process, and Postgres for flow code's
- * `useDatabase()`. Shared by `sluice run` and the workers.
+ * Postgres (big results in Postgres only), leases in Redis, `.submit()` concurrency in process,
+ * and Postgres for flow code's `useDatabase()`. Shared by `sluice run` and the workers.
  */
 import { randomUUID } from "node:crypto";
 import type { SqlDatabase } from "@sluice/core";
-import { type Database, getCacheEntry } from "@sluice/db";
+import { type Database, getCacheEntry, saveCacheEntryJson } from "@sluice/db";
 import { RedisCacheStore, RedisEventSink, type RedisKeys, RedisLeaseStore, redisTagLimits } from "@sluice/queue";
 import { type Engine, InProcessTaskDispatcher } from "@sluice/sdk";
 import type { Redis } from "ioredis";
@@ -36,6 +36,7 @@ export function buildClusterEngine(redis: Redis, database: Database, keys: Redis
         expiresAt: entry.expiresAt,
         result: entry.result,
       }),
+    saveLarge: (cacheKey, entryJson) => saveCacheEntryJson(database.pool, cacheKey, entryJson),
   });
   const leases = new RedisLeaseStore(redis, keys);
   const engine: Engine = {
