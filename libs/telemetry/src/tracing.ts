@@ -8,14 +8,16 @@
  * own spans (user code, HTTP, Postgres); a run with retries has an `attempt N` span per try between
  * its run span and its work, so retries show.
  * Queued task runs (`.submit()`, `.map()`, `.delay()`) add `send task-runs.POOL` (one per batch of
- * jobs added together) and `process task-runs.POOL` (one per job) between the flow and the task
- * run, whichever worker runs them. The W3C trace context travels in the jobs'
- * data (`traceContext`).
+ * jobs added together) between the flow and the task runs, whichever worker runs them; there the
+ * `task_run NAME` span is itself the CONSUMER span of its job (messaging attributes, queue wait),
+ * not a child of a separate `process` span: one span per task run, not two, at `.map()` scale.
+ * The W3C trace context travels in the jobs' data (`traceContext`).
  */
 import {
   type Attributes,
   type Context,
   context,
+  createContextKey,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -111,10 +113,19 @@ export function withSpan<T>(name: string, attributes: Attributes, fn: () => Prom
  */
 export function withRunSpan<T>(kind: RunSpanKind, name: string, attributes: Attributes, fn: () => Promise<T>) {
   if (!enabled) return fn();
-  return inSpan(`${kind} ${name}`, SpanKind.INTERNAL, attributes, (span) => {
-    runSpanKinds.set(span, kind);
-    return fn();
-  });
+  const active = context.active();
+  // The run a consumed job starts (see `consumeJob`'s `runSpanIsConsumer`): its span is the job's consumer span.
+  const consumed = active.getValue(CONSUMED_JOB) as Attributes | undefined;
+  return inSpan(
+    `${kind} ${name}`,
+    consumed ? SpanKind.CONSUMER : SpanKind.INTERNAL,
+    consumed ? { ...consumed, ...attributes } : attributes,
+    (span) => {
+      runSpanKinds.set(span, kind);
+      return fn();
+    },
+    consumed ? active.deleteValue(CONSUMED_JOB) : active,
+  );
 }
 
 /** The active span if it is the span of a run of this kind (where that run's states belong). */
@@ -219,12 +230,21 @@ export interface ConsumedJob {
   traceContext?: TraceCarrier;
   /** Whether an error thrown by the processing is a failure (default: every error is). */
   isFailure?: (error: unknown) => boolean;
+  /**
+   * The processing runs one flow or task run: its run span is made the CONSUMER span (it gets the
+   * messaging attributes and the producer's context), instead of a `process` span around it.
+   */
+  runSpanIsConsumer?: boolean;
 }
+
+/** The messaging attributes a run span takes when it is its job's consumer span. */
+const CONSUMED_JOB = createContextKey("sluice.consumed_job");
 
 /**
  * Processes a job inside a CONSUMER span, child of the producer's span in the job's trace context
  * (a new trace when it has none), with the time it waited in the queue as `sluice.queue.wait_ms`;
- * the wait also goes to the `sluice_queue_wait_seconds` histogram when metrics are on.
+ * the wait also goes to the `sluice_queue_wait_seconds` histogram when metrics are on. With
+ * `runSpanIsConsumer` that span is the span of the run the job starts.
  */
 export function consumeJob<T>(job: ConsumedJob, process: () => Promise<T>): Promise<T> {
   const waitMs = Math.max(0, (job.takenAt ?? Date.now()) - job.readyAt);
@@ -235,22 +255,19 @@ export function consumeJob<T>(job: ConsumedJob, process: () => Promise<T>): Prom
   };
   if (!enabled) return process().finally(done);
   const parent = job.traceContext ? propagation.extract(ROOT_CONTEXT, job.traceContext) : ROOT_CONTEXT;
-  return inSpan(
-    `process ${job.queueName}`,
-    SpanKind.CONSUMER,
-    {
-      "messaging.system": "bullmq",
-      "messaging.operation.type": "process",
-      "messaging.operation.name": "process",
-      "messaging.destination.name": job.queueName,
-      "messaging.message.id": job.jobId,
-      "sluice.work_pool.name": job.pool,
-      "sluice.queue.wait_ms": waitMs,
-    },
-    process,
-    parent,
-    job.isFailure,
-  ).finally(done);
+  const attributes: Attributes = {
+    "messaging.system": "bullmq",
+    "messaging.operation.type": "process",
+    "messaging.operation.name": "process",
+    "messaging.destination.name": job.queueName,
+    "messaging.message.id": job.jobId,
+    "sluice.work_pool.name": job.pool,
+    "sluice.queue.wait_ms": waitMs,
+  };
+  if (job.runSpanIsConsumer) return context.with(parent.setValue(CONSUMED_JOB, attributes), process).finally(done);
+  return inSpan(`process ${job.queueName}`, SpanKind.CONSUMER, attributes, process, parent, job.isFailure).finally(
+    done,
+  );
 }
 
 /** The trace id of the active span, if tracing is on and the span is sampled (what a run records). */

@@ -71,7 +71,6 @@ describe("traces", () => {
       "user work",
       "POST /api/flows/filter",
       `send task-runs.${POOL}`,
-      `process task-runs.${POOL}`,
       "task_run double",
     ];
     const spans = await waitFor("the run's spans", async () => {
@@ -133,9 +132,13 @@ describe("traces", () => {
 
     // A queued task run: enqueued by the flow, consumed (maybe by another process), same trace.
     const sendTask = childNamed(spans, flowSpan, `send task-runs.${POOL}`);
-    const processTask = childNamed(spans, sendTask, `process task-runs.${POOL}`);
-    const double = childNamed(spans, processTask, "task_run double");
+    // The task run's span is its job's consumer span (no separate `process` span).
+    const double = childNamed(spans, sendTask, "task_run double");
+    expect(double.kind).toBe(SPAN_KIND.consumer);
+    expect(double.attributes["messaging.destination.name"]).toBe(`task-runs.${POOL}`);
+    expect(typeof double.attributes["sluice.queue.wait_ms"]).toBe("number");
     expect(double.events.map((event) => event.name)).toEqual(["Pending", "Running", "Completed"]);
+    expect(spans.filter((span) => span.name === `process task-runs.${POOL}`)).toEqual([]);
 
     // The run records its trace; the CLI shows it.
     const { rows } = await cluster.pool.query<{ trace_id: string }>("SELECT trace_id FROM flow_runs WHERE id = $1", [
@@ -166,23 +169,21 @@ describe("traces", () => {
     const run = await runDeployment(cluster, "Traced Map", "traced-map");
     const r = receiver;
     // The flow's span ends after its task runs' (and may be exported in a later batch): wait for both.
-    const [taskSpans, flowSpan, processSpans] = await waitFor(
-      "30 task run spans, their process spans and the flow run's",
-      async () => {
-        const found = r.spans.filter((span) => span.name === "task_run double");
-        const processed = r.spans.filter((span) => span.name === `process task-runs.${POOL}`);
-        const flow = r.spans.find((span) => span.name === "flow_run Traced Map");
-        return found.length === 30 && processed.length === 30 && flow ? ([found, flow, processed] as const) : undefined;
-      },
-    );
+    const [taskSpans, flowSpan] = await waitFor("30 task run spans and the flow run's", async () => {
+      const found = r.spans.filter((span) => span.name === "task_run double");
+      const flow = r.spans.find((span) => span.name === "flow_run Traced Map");
+      return found.length === 30 && flow ? ([found, flow] as const) : undefined;
+    });
     expect(new Set(taskSpans.map((span) => span.traceId))).toEqual(new Set([run.trace_id]));
     expect(new Set(taskSpans.map((span) => span.resource["sluice.worker.name"]))).toEqual(new Set(["w1", "w2"]));
     expect(flowSpan.traceId).toBe(run.trace_id);
-    // The 30 jobs went in one batch: one `send` span under the flow run, each job's `process` span under it.
+    // The 30 jobs went in one batch: one `send` span under the flow run, each task run's (consumer) span under it.
     const send = childNamed(r.spans, flowSpan, `send task-runs.${POOL}`);
     expect(send.kind).toBe(SPAN_KIND.producer);
     expect(send.attributes["messaging.batch.message_count"]).toBe(30);
-    expect(processSpans.filter((span) => span.parentSpanId === send.spanId)).toHaveLength(30);
+    expect(
+      taskSpans.filter((span) => span.parentSpanId === send.spanId && span.kind === SPAN_KIND.consumer),
+    ).toHaveLength(30);
   }, 120_000);
 
   it("with no OTEL_* exporter (or OTEL_SDK_DISABLED=true) nothing is exported and runs record no trace", async () => {

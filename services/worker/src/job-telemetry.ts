@@ -17,5 +17,7 @@ export function consumedJob(
     traceContext: job.data.traceContext,
     // A job moved back to wait (for a deployment slot) did not fail.
     isFailure: (error) => !(error instanceof DelayedError),
+    // A task-run job is one task run: its task_run span is the consumer span (one span per task, not two).
+    runSpanIsConsumer: queue === "task-runs",
   };
 }
