@@ -4,11 +4,18 @@
 const UNSTORABLE = /\\u0000|\\ud[89a-f]/i;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+const storableStrings = (_key: string, value: unknown) =>
+  typeof value === "string" ? value.replaceAll("\u0000", "").replace(LONE_SURROGATE, "\uFFFD") : value;
+
 export function toJsonParam(rows: readonly object[]): string {
   const json = JSON.stringify(rows);
   // Fast path: almost no batch contains them; only then pay for a replacer pass.
   if (!UNSTORABLE.test(json)) return json;
-  return JSON.stringify(rows, (_key, value: unknown) =>
-    typeof value === "string" ? value.replaceAll("\u0000", "").replace(LONE_SURROGATE, "\uFFFD") : value,
-  );
+  return JSON.stringify(rows, storableStrings);
+}
+
+/** JSON text as jsonb takes it: unchanged, unless it holds NULs or lone surrogates (dropped, replaced). */
+export function storableJson(json: string): string {
+  if (!UNSTORABLE.test(json)) return json;
+  return JSON.stringify(JSON.parse(json), storableStrings);
 }

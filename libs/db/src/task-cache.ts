@@ -2,6 +2,7 @@
 import { and, eq, gt, isNull, or } from "drizzle-orm";
 import type pg from "pg";
 import type { AnySluiceDb } from "./client.js";
+import { storableJson } from "./json-param.js";
 import { type TaskCacheEntry, taskCache } from "./schema.js";
 
 /** The entry cached under `cacheKey`, or null when there is none or it has expired at `now`. */
@@ -41,6 +42,6 @@ ON CONFLICT (cache_key) DO UPDATE SET
   expires_at = excluded.expires_at,
   created = excluded.created
 WHERE task_cache.created < excluded.created`,
-    values: [cacheKey, entryJson, created],
+    values: [cacheKey, storableJson(entryJson), created],
   });
 }

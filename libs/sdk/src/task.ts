@@ -1,6 +1,6 @@
 /** `task()`: a function whose calls inside a flow are recorded as task runs, with retries, caching and limits. */
 import { randomUUID } from "node:crypto";
-import { type Duration, hashTaskInputs, parseDuration, type TaskRunRequest } from "@sluice/core";
+import { type Duration, describeError, hashTaskInputs, parseDuration, type TaskRunRequest } from "@sluice/core";
 import { type RetryOptions, runAttempts } from "./attempts.js";
 import { callerFile } from "./caller-file.js";
 import { acquireSlots, releaseSlots, type SlotAcquirer } from "./concurrency-slots.js";
@@ -163,7 +163,13 @@ export function task<Args extends unknown[], Result>(
         onSuccess: async (result) => {
           if (!cacheKey) return;
           const expiresAt = expirationMs === null ? null : new Date(Date.now() + expirationMs).toISOString();
-          await engine.cache.set(cacheKey, { taskRunId: record.id, result: result ?? null, expiresAt });
+          try {
+            await engine.cache.set(cacheKey, { taskRunId: record.id, result: result ?? null, expiresAt });
+          } catch (error) {
+            // The body did its work: a cache that cannot take the result (its store restarting, say)
+            // costs a later run a cache miss, not this run a failure and its body a second run.
+            logger.warning(`Could not cache the result (key ${cacheKey}): ${describeError(error).message}`);
+          }
         },
       });
     } finally {

@@ -92,6 +92,24 @@ describe.each(ENGINE_MODES)("%s mode", (mode) => {
       expect(refreshing.calls).toHaveLength(1);
     });
 
+    it("a result the cache cannot keep leaves the run Completed, with a warning, and the next call runs again", async () => {
+      const calls: number[] = [];
+      const big = task({ name: "lookup", cacheKeyFn: taskInputHash }, async (n: number) => {
+        calls.push(n);
+        return { n: BigInt(n) }; // no JSON for a BigInt
+      });
+      const parent = flow({ name: "Cache Flow" }, async () => [(await big(1)).n, (await big(1)).n]);
+      expect(await parent()).toEqual([1n, 1n]);
+      expect(calls).toEqual([1, 1]);
+      await h.recorded();
+      expect(await taskStates(h)).toEqual(["Completed", "Completed"]);
+      const warnings = await h.query<{ message: string }>(
+        "SELECT message FROM logs WHERE task_run_id IS NOT NULL AND message LIKE 'Could not cache%'",
+      );
+      expect(warnings).toHaveLength(2);
+      expect(warnings[0]?.message).toContain("BigInt");
+    });
+
     it("a new engine (another process) reads the cached result back from the store", async () => {
       const { lookup } = countingTask();
       const parent = flow({ name: "Cache Flow" }, async () => lookup({ city: "Oslo", page: 1 }));
@@ -140,7 +158,12 @@ describe("cluster mode only", () => {
     const calls: number[] = [];
     const batch = task({ name: "lookup", cacheKeyFn: taskInputHash, cacheExpiration: "1h" }, async (size: number) => {
       calls.push(size);
-      return Array.from({ length: size }, (_, id) => ({ id, name: `user ${id}`, email: `user${id}@example.com` }));
+      // A NUL in a string: valid JSON, refused by jsonb unless it is dropped.
+      return Array.from({ length: size }, (_, id) => ({
+        id,
+        name: `user ${id}\u0000`,
+        email: `user${id}@example.com`,
+      }));
     });
     const parent = flow({ name: "Cache Flow" }, async () => (await batch(5000)).length);
     expect(await parent()).toBe(5000);
