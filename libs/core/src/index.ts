@@ -3,6 +3,7 @@ export * from "./duration.js";
 export * from "./errors.js";
 export * from "./events.js";
 export * from "./hash.js";
+export * from "./ids.js";
 export * from "./names.js";
 export * from "./payloads.js";
 export * from "./ports.js";

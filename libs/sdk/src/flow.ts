@@ -1,7 +1,7 @@
 /** `flow()`: a function whose calls are recorded as flow runs (subflows when called inside a run). */
 import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import { CancelledError, type FieldIssue, generateRunName, ParameterValidationError } from "@sluice/core";
+import { CancelledError, type FieldIssue, generateRunName, newRunId, ParameterValidationError } from "@sluice/core";
 import { currentTraceId } from "@sluice/telemetry";
 import type { z } from "zod";
 import { type RetryOptions, runAttempts } from "./attempts.js";
@@ -98,7 +98,7 @@ export function flow<
     installPrintCapture();
     const validParameters = validateParameters(parameters);
     const parent = currentRunContext();
-    const flowRunId = existing?.id ?? randomUUID();
+    const flowRunId = existing?.id ?? newRunId();
     const flowRunName =
       existing?.name ??
       (typeof options.flowRunName === "function"

@@ -1,6 +1,6 @@
 /** Creating a task run: its record event, its first state, its logger. */
 import { randomUUID } from "node:crypto";
-import { jsonLengthWithin } from "@sluice/core";
+import { jsonLengthWithin, newRunId } from "@sluice/core";
 import type { RunContext } from "./context.js";
 import type { Engine } from "./engine.js";
 import { createRunLogger, type RunLogger } from "./run-logger.js";
@@ -39,7 +39,7 @@ export function createTaskRunRecord(
 ): TaskRunRecord {
   const engine = engineOverride ?? (parent?.engine as Engine);
   const dynamicKey = run.dynamicKey ?? nextDynamicKey(parent, run.taskKey);
-  const id = run.id ?? randomUUID();
+  const id = run.id ?? newRunId();
   const name = `${run.name}-${dynamicKey}`;
   const now = new Date().toISOString();
   if (!run.recorded) {

@@ -1,6 +1,12 @@
 /** `task()`: a function whose calls inside a flow are recorded as task runs, with retries, caching and limits. */
-import { randomUUID } from "node:crypto";
-import { type Duration, describeError, hashTaskInputs, parseDuration, type TaskRunRequest } from "@sluice/core";
+import {
+  type Duration,
+  describeError,
+  hashTaskInputs,
+  newRunId,
+  parseDuration,
+  type TaskRunRequest,
+} from "@sluice/core";
 import { type RetryOptions, runAttempts } from "./attempts.js";
 import { callerFile } from "./caller-file.js";
 import { acquireSlots, releaseSlots, type SlotAcquirer } from "./concurrency-slots.js";
@@ -181,7 +187,7 @@ export function task<Args extends unknown[], Result>(
     const parent = currentRunContext();
     const engine = parent?.engine ?? currentEngine();
     const future = new TaskRunFuture<Result>();
-    const named: NamedRun = { id: randomUUID(), dynamicKey: nextDynamicKey(parent, taskKey) };
+    const named: NamedRun = { id: newRunId(), dynamicKey: nextDynamicKey(parent, taskKey) };
     const request: TaskRunRequest = {
       taskRunId: named.id,
       taskName: options.name,
