@@ -187,6 +187,26 @@ export async function getDeploymentSummary(db: AnySluiceDb, id: string): Promise
   return row ?? null;
 }
 
+/** A deployment summary and its row version, which a flow-run insert can require to be unchanged. */
+export type VersionedDeploymentSummary = DeploymentSummary & {
+  /** Postgres's `xmin` of the deployment's row: every update of the row changes it. */
+  rowVersion: string;
+};
+
+/** `getDeploymentSummary` with the row's version, for callers that keep the summary (see createDeploymentFlowRun). */
+export async function getVersionedDeploymentSummary(
+  db: AnySluiceDb,
+  id: string,
+): Promise<VersionedDeploymentSummary | null> {
+  const [row] = await db
+    .select({ ...deploymentColumns, rowVersion: sql<string>`${deployments}.xmin::text` })
+    .from(deployments)
+    .innerJoin(flows, eq(flows.id, deployments.flowId))
+    .where(eq(deployments.id, id))
+    .limit(1);
+  return row ?? null;
+}
+
 export async function getDeploymentByName(
   db: AnySluiceDb,
   flowName: string,

@@ -21,9 +21,10 @@ import {
 } from "@sluice/core";
 import { and, eq, getTableColumns, inArray, type SQL, sql } from "drizzle-orm";
 import type { AnySluiceDb } from "./client.js";
+import { pgErrorCode } from "./errors.js";
 import { deleteRunChildren } from "./flows.js";
 import { applyStatesSql, FLOW_RUN_TABLES, lockRunsSql } from "./record-events-sql.js";
-import { type Deployment, type FlowRun, flowRunStates, flowRuns } from "./schema.js";
+import { type Deployment, deployments, type FlowRun, flowRunStates, flowRuns } from "./schema.js";
 import { DEFAULT_WORK_POOL_NAME, DEFAULT_WORK_QUEUE_NAME } from "./work-pools.js";
 
 export interface InitialState {
@@ -38,7 +39,8 @@ export interface InitialState {
 export interface NewFlowRun {
   /** Default: a new uuid. */
   id?: string;
-  flowId: string;
+  /** The flow's id, or an expression giving it (see createDeploymentFlowRun's `unchangedSince`). */
+  flowId: string | SQL;
   /** Default: a generated adjective-animal name. */
   name?: string;
   deploymentId?: string | null;
@@ -202,13 +204,60 @@ export async function createDeploymentFlowRun(
   deployment: Pick<Deployment, "id" | "flowId" | "parameters" | "tags" | "workPoolName" | "workQueueName">,
   request: DeploymentRunRequest = {},
   now: Date = new Date(),
+  options: {
+    /**
+     * The deployment row's version (`rowVersion`) the caller read `deployment` at: the run is
+     * created only if the row is still at it, in the same statement (one round trip instead of a
+     * read then a write), and DeploymentChangedError is thrown otherwise, with nothing written.
+     */
+    unchangedSince?: string;
+  } = {},
 ): Promise<CreatedFlowRun> {
   const scheduledTime = request.scheduledTime ?? request.state?.scheduledTime ?? now;
+  const flowId =
+    options.unchangedSince === undefined ? deployment.flowId : flowIdIfUnchanged(deployment.id, options.unchangedSince);
+  try {
+    return await insertDeploymentRun(db, deployment, flowId, request, scheduledTime, now);
+  } catch (error) {
+    if (options.unchangedSince !== undefined && isNullFlowId(error)) throw new DeploymentChangedError(deployment.id);
+    throw error;
+  }
+}
+
+/** The deployment changed (or was deleted) since the summary a run was to be created from was read. */
+export class DeploymentChangedError extends Error {
+  constructor(readonly deploymentId: string) {
+    super(`Deployment ${deploymentId} changed since it was read`);
+    this.name = "DeploymentChangedError";
+  }
+}
+
+/**
+ * The deployment's flow id while its row is at `rowVersion` (Postgres's xmin, which every update
+ * of the row changes), NULL otherwise: flow_id is NOT NULL, so the insert then fails as a whole.
+ */
+function flowIdIfUnchanged(deploymentId: string, rowVersion: string): SQL {
+  return sql`(SELECT flow_id FROM ${deployments} WHERE id = ${deploymentId}::uuid AND xmin = ${rowVersion}::xid)`;
+}
+
+function isNullFlowId(error: unknown): boolean {
+  const cause = error instanceof Error && error.cause ? error.cause : error;
+  return pgErrorCode(cause) === "23502" && (cause as { column?: string }).column === "flow_id";
+}
+
+function insertDeploymentRun(
+  db: AnySluiceDb,
+  deployment: Pick<Deployment, "id" | "parameters" | "tags" | "workPoolName" | "workQueueName">,
+  flowId: string | SQL,
+  request: DeploymentRunRequest,
+  scheduledTime: Date,
+  now: Date,
+): Promise<CreatedFlowRun> {
   return insertFlowRun(
     db,
     {
       id: request.id,
-      flowId: deployment.flowId,
+      flowId,
       name: request.name,
       deploymentId: deployment.id,
       parentTaskRunId: request.parentTaskRunId ?? null,

@@ -27,11 +27,13 @@ export {
   getDeploymentByName,
   getDeploymentSummary,
   getDeployments,
+  getVersionedDeploymentSummary,
   listScheduledDeployments,
   type ScheduleInput,
   setDeploymentPaused,
   updateDeployment,
   upsertDeployment,
+  type VersionedDeploymentSummary,
 } from "./deployments.js";
 export * from "./drop-database.js";
 export { type EmbeddedDatabase, type EmbeddedDb, openEmbeddedDatabase } from "./embedded.js";
@@ -48,6 +50,7 @@ export { isDataError, pgErrorCode } from "./errors.js";
 export {
   type CreatedFlowRun,
   createDeploymentFlowRun,
+  DeploymentChangedError,
   type DeploymentRunRequest,
   deleteFlowRun,
   getFlowRuns,

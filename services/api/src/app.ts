@@ -12,6 +12,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { jsonSchemaTransform, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Redis } from "ioredis";
 import type { ApiContext, ZodApp } from "./context.js";
+import { DeploymentSnapshots } from "./deployment-snapshots.js";
 import { installBearerAuth } from "./http/auth.js";
 import { installErrorHandling } from "./http/errors.js";
 import { installJsonBodyParser } from "./http/json-body.js";
@@ -88,6 +89,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     ),
     notices: new RunStateNotices(options.redis, options.prefix),
     parameters: new ParameterValidator(),
+    deployments: new DeploymentSnapshots(),
     tagLimits: new TagLimitMirror(options.redis, redisKeys(options.prefix)),
     leaseHolders: redisLeaseHolders(options.redis, redisKeys(options.prefix)),
     workQueueLimits: new WorkQueueLimitMirror(options.redis, redisKeys(options.prefix)),

@@ -9,6 +9,7 @@ import type {
   RawServerDefault,
 } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import type { DeploymentSnapshots } from "./deployment-snapshots.js";
 import type { LeaseHolders } from "./lease-holders.js";
 import type { ParameterValidator } from "./parameters.js";
 import type { FlowRunDispatcher } from "./run-queue.js";
@@ -21,6 +22,8 @@ export interface ApiContext {
   /** Tells live views of the states this API writes to Postgres itself. */
   notices: RunStateNotices;
   parameters: ParameterValidator;
+  /** Deployments create_flow_run read, kept with their row version. */
+  deployments: DeploymentSnapshots;
   tagLimits: TagLimitMirror;
   /** The holders of concurrency slots by limit key (deployment limits). */
   leaseHolders: LeaseHolders;

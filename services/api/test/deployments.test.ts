@@ -273,6 +273,40 @@ describe("create_flow_run", () => {
     expect(unchecked.status).toBe(201);
   });
 
+  it("never creates a run from a deployment as it was before another process changed it", async () => {
+    const deployment = await createDeployment(api, {
+      parameters: { tableName: "users" },
+      parameter_openapi_schema: ETL_PARAMETER_SCHEMA,
+    });
+    const path = `/api/deployments/${deployment.id}/create_flow_run`;
+    const first = await api.call("POST", path, { parameters: { apiUrl: "http://x/users" } });
+    expect(first.body).toMatchObject({ parameters: { tableName: "users" }, work_queue_name: "default" });
+
+    // Changed behind this API process's back (another API replica, or SQL): its next run follows.
+    await api.query(
+      `UPDATE deployments SET parameters = '{"tableName": "accounts"}', work_queue_name = 'nightly' WHERE id = $1`,
+      [deployment.id],
+    );
+    const second = await api.call("POST", path, { parameters: { apiUrl: "http://x/users" } });
+    expect(second.status).toBe(201);
+    expect(second.body).toMatchObject({ parameters: { tableName: "accounts" }, work_queue_name: "nightly" });
+
+    // A schema that no longer requires apiUrl accepts what the old one refused...
+    const loosened = { ...ETL_PARAMETER_SCHEMA, required: ["tableName"] };
+    await api.query("UPDATE deployments SET parameter_schema = $2 WHERE id = $1", [deployment.id, loosened]);
+    expect((await api.call("POST", path, {})).status).toBe(201);
+    // ...and one that requires batchSize refuses what the old one accepted.
+    const tightened = { ...ETL_PARAMETER_SCHEMA, required: ["tableName", "batchSize"] };
+    await api.query("UPDATE deployments SET parameter_schema = $2 WHERE id = $1", [deployment.id, tightened]);
+    const refused = await api.call("POST", path, {});
+    expect(refused.status).toBe(422);
+    expect(refused.body.detail).toEqual([expect.objectContaining({ loc: ["body", "parameters", "batchSize"] })]);
+
+    // Deleted: 404, not a run of a deployment that is gone.
+    expect((await api.call("DELETE", `/api/deployments/${deployment.id}`)).status).toBe(204);
+    expect(await api.call("POST", path, {})).toMatchObject({ status: 404, body: { detail: "Deployment not found" } });
+  });
+
   it("answers 404 for an unknown deployment and 422 for a malformed id", async () => {
     const unknown = await api.call("POST", "/api/deployments/00000000-0000-4000-8000-000000000000/create_flow_run");
     expect(unknown).toMatchObject({ status: 404, body: { detail: "Deployment not found" } });

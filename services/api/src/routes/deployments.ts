@@ -3,19 +3,24 @@
  * update, pause/resume, delete, and create_flow_run (parameters merged over the deployment's and
  * checked against its schema; the run is written, then enqueued on the deployment's work pool).
  */
-import { deploymentLimitKey } from "@sluice/core";
+import { deploymentLimitKey, InvalidInputError, ParameterValidationError } from "@sluice/core";
 import {
+  type CreatedFlowRun,
   createDeploymentFlowRun,
+  DeploymentChangedError,
   type DeploymentFields,
+  type DeploymentRunRequest,
+  type DeploymentSummary,
   type DeploymentWithSchedules,
   deleteDeployment,
   getDeployment,
   getDeploymentByName,
-  getDeploymentSummary,
   getFlow,
+  getVersionedDeploymentSummary,
   setDeploymentPaused,
   updateDeployment,
   upsertDeployment,
+  type VersionedDeploymentSummary,
 } from "@sluice/db";
 import { currentTraceId } from "@sluice/telemetry";
 import { z } from "zod";
@@ -197,35 +202,84 @@ export function deploymentRoutes(app: ZodApp, ctx: ApiContext): void {
     },
     async (request, reply) => {
       const body = request.body;
-      const deployment = await getDeploymentSummary(ctx.db, request.params.id);
-      if (!deployment) throw notFound("Deployment");
-      const parameters = { ...deployment.parameters, ...body.parameters };
-      const enforce = body.enforce_parameter_schema ?? deployment.enforceParameterSchema;
-      if (enforce && deployment.parameterSchema) {
-        ctx.parameters.validate(deployment.flowName, deployment.parameterSchema, parameters);
-      }
+      const { id } = request.params;
       const now = ctx.now();
       const state = body.state ? initialStateOf(body.state) : undefined;
-      const { flowRun, created } = await createDeploymentFlowRun(
-        ctx.db,
-        deployment,
-        {
-          scheduledTime: state?.scheduledTime ?? now,
-          parameters: body.parameters ?? undefined,
-          name: body.name ?? undefined,
-          tags: body.tags ?? undefined,
-          idempotencyKey: body.idempotency_key,
-          workQueueName: body.work_queue_name,
-          parentTaskRunId: body.parent_task_run_id,
-          empiricalPolicy: body.empirical_policy ?? undefined,
-          state,
-          traceId: currentTraceId(),
-        },
-        now,
-      );
+      const runRequest: DeploymentRunRequest = {
+        scheduledTime: state?.scheduledTime ?? now,
+        parameters: body.parameters ?? undefined,
+        name: body.name ?? undefined,
+        tags: body.tags ?? undefined,
+        idempotencyKey: body.idempotency_key,
+        workQueueName: body.work_queue_name,
+        parentTaskRunId: body.parent_task_run_id,
+        empiricalPolicy: body.empirical_policy ?? undefined,
+        state,
+        traceId: currentTraceId(),
+      };
+      const validate = (deployment: DeploymentSummary) => {
+        const enforce = body.enforce_parameter_schema ?? deployment.enforceParameterSchema;
+        if (enforce && deployment.parameterSchema) {
+          const parameters = { ...deployment.parameters, ...body.parameters };
+          ctx.parameters.validate(deployment.flowName, deployment.parameterSchema, parameters);
+        }
+      };
+      const { deployment, result } =
+        (await createFromSnapshot(ctx, id, validate, runRequest, now)) ??
+        (await createFromFreshRead(ctx, id, validate, runRequest, now));
+      const { flowRun, created } = result;
       if (created) ctx.notices.written(flowRun);
       await ctx.dispatcher.enqueue(flowRun, deployment);
       return reply.code(201).send(flowRunOut(flowRun, now));
     },
   );
+}
+
+type Validate = (deployment: DeploymentSummary) => void;
+interface CreatedFrom {
+  deployment: VersionedDeploymentSummary;
+  result: CreatedFlowRun;
+}
+
+/**
+ * The run, from the deployment as this process last read it, if the deployment has not changed
+ * since: one round trip to Postgres. Null when there is no such snapshot, or it is out of date
+ * (changed, or refusing what a newer version might accept): then the caller reads it again.
+ */
+async function createFromSnapshot(
+  ctx: ApiContext,
+  id: string,
+  validate: Validate,
+  runRequest: DeploymentRunRequest,
+  now: Date,
+): Promise<CreatedFrom | null> {
+  const deployment = ctx.deployments.get(id);
+  if (!deployment) return null;
+  try {
+    validate(deployment);
+    const result = await createDeploymentFlowRun(ctx.db, deployment, runRequest, now, {
+      unchangedSince: deployment.rowVersion,
+    });
+    return { deployment, result };
+  } catch (error) {
+    const refused = error instanceof ParameterValidationError || error instanceof InvalidInputError;
+    if (!refused && !(error instanceof DeploymentChangedError)) throw error;
+    ctx.deployments.forget(id);
+    return null;
+  }
+}
+
+/** The run, from the deployment as it is now (read, then written: two round trips). */
+async function createFromFreshRead(
+  ctx: ApiContext,
+  id: string,
+  validate: Validate,
+  runRequest: DeploymentRunRequest,
+  now: Date,
+): Promise<CreatedFrom> {
+  const deployment = await getVersionedDeploymentSummary(ctx.db, id);
+  if (!deployment) throw notFound("Deployment");
+  ctx.deployments.remember(deployment);
+  validate(deployment);
+  return { deployment, result: await createDeploymentFlowRun(ctx.db, deployment, runRequest, now) };
 }
