@@ -11,7 +11,7 @@
  *
  * Crash recovery: a worker that dies stops renewing its job lock; another worker's stalled-job
  * check hands the job back to the queue within about `lockDurationMs + stalledIntervalMs`
- * (45 s by default; `SLUICE_WORKER_LOCK_SECONDS` sets the lock). A run is marked with its holder while it runs, so the worker that takes the
+ * (45 s by default; `SLUICE_WORKER_LOCK_SECONDS` sets the lock). A run is marked with its holder while it runs (run-holders.ts), so the worker that takes the
  * redelivered job knows the run crashed: it records it Crashed and, if the flow has retries left,
  * runs it again as a retry (Crashed → AwaitingRetry → Retrying); otherwise it stays Crashed.
  *
@@ -44,6 +44,7 @@ import { consumeJob, currentTraceId, type Logger, recordRunFinished } from "@slu
 import { DelayedError, type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { consumedJob } from "./job-telemetry.js";
+import { RunHolders } from "./run-holders.js";
 import { DEFAULT_RUN_LEASE_TTL_MS, RunSlots } from "./run-slots.js";
 
 export interface FlowRunWorkerOptions {
@@ -74,16 +75,6 @@ export const DEFAULT_CANCEL_GRACE_MS = 10_000;
 /** BullMQ's default: long enough that a flow blocking the event loop for seconds keeps its run. */
 export const DEFAULT_LOCK_DURATION_MS = 30_000;
 export const DEFAULT_STALLED_INTERVAL_MS = 15_000;
-/** The holder marker of a run outlives any run (it is removed when the run ends). */
-const HOLDER_TTL_SECONDS = 7 * 24 * 3600;
-
-/** What a worker notes in Redis about a run it is running, read back if it dies. */
-interface RunHolder {
-  worker: string;
-  /** How many times the run crashed before this worker took it. */
-  crashes: number;
-}
-
 export class FlowRunWorker {
   private worker: Worker<FlowRunJob> | null = null;
   private blockingConnection: Redis | null = null;
@@ -92,6 +83,7 @@ export class FlowRunWorker {
   private readonly running = new Map<string, AbortController>();
   private readonly keys: RedisKeys;
   private readonly cancellation: FlowRunCancellation;
+  private readonly holders: RunHolders;
   private cancelSubscription: { close(): Promise<void> } | null = null;
   /** Work queue and deployment concurrency slots (releasing one wakes the run waiting longest for it). */
   private readonly slotLeases: RedisLeaseStore;
@@ -103,6 +95,7 @@ export class FlowRunWorker {
   constructor(private readonly options: FlowRunWorkerOptions) {
     this.keys = redisKeys(options.prefix);
     this.cancellation = new FlowRunCancellation(options.connection, this.keys);
+    this.holders = new RunHolders(options.connection, this.keys, options.name);
     this.slotLeases = new RedisLeaseStore(options.connection, this.keys, (error, limit) =>
       options.logger.warn({ err: error, limit }, "could not wake a run waiting for a concurrency slot"),
     );
@@ -191,21 +184,17 @@ export class FlowRunWorker {
     signal: AbortSignal,
   ): Promise<"done" | "waiting"> {
     const run = job.data;
-    const { logger, engine, connection, name } = this.options;
-    const holderKey = this.keys.flowRunHolder(run.flowRunId);
-    // Both asked at once: one round trip before the run starts, not two.
-    const [cancelled, holderValue] = await Promise.all([
-      this.cancellation.isCancelled(run.flowRunId),
-      connection.get(holderKey),
-    ]);
+    const { logger, engine, name } = this.options;
+    // One round trip before the run starts: cancelled beforehand? crashed before? now held here.
+    const taken = await this.holders.take(run.flowRunId);
     // Cancelled before this worker listened for it: the announcement is gone, the marker is not.
-    if (cancelled) {
+    if (taken.cancelled) {
       recordBeforeStart(engine.events, run, "Cancelled", "Cancelled before a worker started it", run.runCount ?? 0);
-      await connection.del(holderKey);
+      await this.holders.release(run.flowRunId);
       logger.info({ flowRunId: run.flowRunId }, "flow run cancelled before it started");
       return "done";
     }
-    const previous = parseHolder(holderValue);
+    const previous = taken.crashedHolder;
     const crashes = previous ? previous.crashes + 1 : 0;
     const runCount = (run.runCount ?? 0) + crashes;
     const crashMessage = previous
@@ -218,14 +207,14 @@ export class FlowRunWorker {
     } catch (error) {
       if (crashMessage) recordBeforeStart(engine.events, run, "Crashed", crashMessage, runCount);
       failBeforeStart(engine.events, run, `Could not load the flow: ${describeError(error).message}`);
-      await connection.del(holderKey);
+      await this.holders.release(run.flowRunId);
       if (previous) await this.slots.abandon(run);
       logger.error({ flowRunId: run.flowRunId, err: error }, "could not load the flow");
       return "done";
     }
     if (crashMessage && crashes > (flow.options.retries ?? 0)) {
       recordBeforeStart(engine.events, run, "Crashed", `${crashMessage}; no retries left`, runCount);
-      await connection.del(holderKey);
+      await this.holders.release(run.flowRunId);
       await this.slots.abandon(run);
       logger.warn({ flowRunId: run.flowRunId, crashedOn: previous?.worker }, "flow run crashed; no retries left");
       return "done";
@@ -236,9 +225,12 @@ export class FlowRunWorker {
       if (collisionStrategy === "CANCEL_NEW") {
         const message = `${description} reached: run cancelled (collision strategy CANCEL_NEW)`;
         recordBeforeStart(engine.events, run, "Cancelled", message, runCount);
+        await this.holders.release(run.flowRunId);
         logger.info({ flowRunId: run.flowRunId, deploymentId: run.deploymentId }, message);
         return "done";
       }
+      // Not running here after all: the next worker to take it must find the note as it was.
+      await this.holders.giveBack(run.flowRunId, taken.previous);
       if (!run.awaitingSlot) {
         const message = `${description} reached: waiting for a slot`;
         recordBeforeStart(engine.events, run, "AwaitingConcurrencySlot", message, runCount);
@@ -247,8 +239,6 @@ export class FlowRunWorker {
       await this.slots.park(job, token, slot.limit, slot.retryInMs);
       return "waiting";
     }
-    const holder: RunHolder = { worker: name, crashes };
-    await connection.set(holderKey, JSON.stringify(holder), "EX", HOLDER_TTL_SECONDS);
     try {
       await flow.run(run.parameters, {
         id: run.flowRunId,
@@ -267,7 +257,7 @@ export class FlowRunWorker {
       // Recorded as the run's Failed (or Cancelled) state by the engine; the job itself is done.
       logger.info({ flowRunId: run.flowRunId, error: describeError(error).message }, "flow run did not complete");
     } finally {
-      await connection.del(holderKey).catch((error: unknown) => {
+      await this.holders.release(run.flowRunId).catch((error: unknown) => {
         logger.warn({ flowRunId: run.flowRunId, err: error }, "could not remove the run's holder marker");
       });
       // A slot not released here frees itself when its lease expires.
@@ -295,16 +285,6 @@ export class FlowRunWorker {
       flow.catch(() => this.flows.delete(run.entrypoint as string));
     }
     return flow;
-  }
-}
-
-function parseHolder(value: string | null): RunHolder | null {
-  if (value === null) return null;
-  try {
-    const parsed = JSON.parse(value) as Partial<RunHolder>;
-    return { worker: String(parsed.worker ?? "unknown"), crashes: Number(parsed.crashes ?? 0) };
-  } catch {
-    return { worker: "unknown", crashes: 0 };
   }
 }
 
