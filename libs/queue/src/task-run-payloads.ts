@@ -65,11 +65,15 @@ export class TaskRunPayloads {
    * there when it is a reference). Stored arguments are deleted once the run is over.
    */
   receive<T>(reply: Promise<unknown>, args: EncodedPayload): Promise<T> {
-    const result = reply.then((value) => (isPayloadRef(value) ? this.take(value) : inlinePayload(value)));
+    const result = reply.then(this.resultOf);
     if (args.stored === null) return result as Promise<T>;
     const argsKey = args.stored.key;
     return result.finally(() => this.discard([argsKey])) as Promise<T>;
   }
+
+  /** A reply's value as the submitter gets it (one function for every reply of a `.map()`). */
+  private readonly resultOf = (value: unknown): unknown =>
+    isPayloadRef(value) ? this.take(value) : inlinePayload(value);
 
   /** Worker side: the request a job stands for, its arguments read from the store when the job carries a reference. */
   async requestOf(job: TaskRunJob): Promise<TaskRunRequest> {

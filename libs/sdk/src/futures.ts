@@ -4,9 +4,13 @@ import type { TaskRunRecord } from "./task-run-record.js";
 
 export type TaskRunObserver = (record: TaskRunRecord) => void;
 
+/** What a future holds until the engine settles it (in the same tick as it is made): one for all of them. */
+const NOT_YET_SETTLED: Promise<never> = new Promise<never>(() => {});
+const ignore = () => {};
+
 export class TaskRunFuture<T> implements PromiseLike<T> {
   private record: TaskRunRecord | null = null;
-  private promise: Promise<T> = new Promise<T>(() => {});
+  private promise: Promise<T> = NOT_YET_SETTLED;
 
   /** Called by the engine once the task run exists. */
   readonly observe: TaskRunObserver = (record) => {
@@ -15,7 +19,7 @@ export class TaskRunFuture<T> implements PromiseLike<T> {
 
   settle(promise: Promise<T>): void {
     this.promise = promise;
-    promise.catch(() => {}); // awaited by result(); an unawaited failure is recorded, not an unhandled rejection
+    promise.catch(ignore); // awaited by result(); an unawaited failure is recorded, not an unhandled rejection
   }
 
   get taskRunId(): string | null {
