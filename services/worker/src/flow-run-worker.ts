@@ -11,9 +11,10 @@
  *
  * Crash recovery: a worker that dies stops renewing its job lock; another worker's stalled-job
  * check hands the job back to the queue within about `lockDurationMs + stalledIntervalMs`
- * (45 s by default; `SLUICE_WORKER_LOCK_SECONDS` sets the lock). A run is marked with its holder while it runs (run-holders.ts), so the worker that takes the
- * redelivered job knows the run crashed: it records it Crashed and, if the flow has retries left,
- * runs it again as a retry (Crashed → AwaitingRetry → Retrying); otherwise it stays Crashed.
+ * (45 s by default; `SLUICE_WORKER_LOCK_SECONDS` sets the lock). A run is marked with its holder
+ * while it runs (run-holders.ts), so the worker that takes the redelivered job knows the run
+ * crashed: it records it Crashed and, if the flow has retries left, runs it again as a retry
+ * (Crashed → AwaitingRetry → Retrying); otherwise it stays Crashed.
  *
  * Work queue and deployment concurrency limits: a run takes a slot of each limit it is under before
  * it starts (see RunSlots); without one it is cancelled (a deployment's CANCEL_NEW) or waits
