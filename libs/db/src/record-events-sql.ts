@@ -209,16 +209,18 @@ FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, flow_run_id uuid, task_run_id u
   level integer, message text, timestamp timestamptz)
 ON CONFLICT (id) DO NOTHING`;
 
-/** A newer entry (by the time it was cached) replaces an older one under the same key. */
-export const UPSERT_TASK_CACHE = `
-INSERT INTO task_cache (cache_key, task_run_id, result, expires_at, created)
-SELECT DISTINCT ON (t.cache_key) t.cache_key, t.task_run_id, t.result, t.expires_at, t.created
-FROM jsonb_to_recordset($1::jsonb) AS t(cache_key text, task_run_id uuid, result jsonb,
-  expires_at timestamptz, created timestamptz)
-ORDER BY t.cache_key, t.created DESC, t.task_run_id DESC
+/** For every write of task_cache: a newer entry (by the time it was cached) replaces an older one under the same key. */
+export const TASK_CACHE_NEWER_WINS = `
 ON CONFLICT (cache_key) DO UPDATE SET
   task_run_id = excluded.task_run_id,
   result = excluded.result,
   expires_at = excluded.expires_at,
   created = excluded.created
 WHERE task_cache.created < excluded.created`;
+
+export const UPSERT_TASK_CACHE = `
+INSERT INTO task_cache (cache_key, task_run_id, result, expires_at, created)
+SELECT DISTINCT ON (t.cache_key) t.cache_key, t.task_run_id, t.result, t.expires_at, t.created
+FROM jsonb_to_recordset($1::jsonb) AS t(cache_key text, task_run_id uuid, result jsonb,
+  expires_at timestamptz, created timestamptz)
+ORDER BY t.cache_key, t.created DESC, t.task_run_id DESC${TASK_CACHE_NEWER_WINS}`;

@@ -3,6 +3,7 @@ import { and, eq, gt, isNull, or } from "drizzle-orm";
 import type pg from "pg";
 import type { AnySluiceDb } from "./client.js";
 import { storableJson } from "./json-param.js";
+import { TASK_CACHE_NEWER_WINS } from "./record-events-sql.js";
 import { type TaskCacheEntry, taskCache } from "./schema.js";
 
 /** The entry cached under `cacheKey`, or null when there is none or it has expired at `now`. */
@@ -35,13 +36,7 @@ export async function saveCacheEntryJson(
     text: `
 INSERT INTO task_cache (cache_key, task_run_id, result, expires_at, created)
 SELECT $1, (e->>'taskRunId')::uuid, e->'result', (e->>'expiresAt')::timestamptz, $3
-FROM (SELECT $2::jsonb AS e) AS entry
-ON CONFLICT (cache_key) DO UPDATE SET
-  task_run_id = excluded.task_run_id,
-  result = excluded.result,
-  expires_at = excluded.expires_at,
-  created = excluded.created
-WHERE task_cache.created < excluded.created`,
+FROM (SELECT $2::jsonb AS e) AS entry${TASK_CACHE_NEWER_WINS}`,
     values: [cacheKey, storableJson(entryJson), created],
   });
 }
