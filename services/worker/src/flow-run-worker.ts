@@ -195,11 +195,10 @@ export class FlowRunWorker {
       logger.info({ flowRunId: run.flowRunId }, "flow run cancelled before it started");
       return "done";
     }
-    const previous = taken.crashedHolder;
-    const crashes = previous ? previous.crashes + 1 : 0;
+    const { crashedOn, crashes } = taken;
     const runCount = (run.runCount ?? 0) + crashes;
-    const crashMessage = previous
-      ? `Worker '${previous.worker}' stopped while running the flow run (crash detected by '${name}')`
+    const crashMessage = crashedOn
+      ? `Worker '${crashedOn}' stopped while running the flow run (crash detected by '${name}')`
       : null;
     logger.info({ flowRunId: run.flowRunId, flow: run.flowName, entrypoint: run.entrypoint }, "running flow run");
     let flow: Flow<unknown, unknown>;
@@ -209,7 +208,7 @@ export class FlowRunWorker {
       if (crashMessage) recordBeforeStart(engine.events, run, "Crashed", crashMessage, runCount);
       failBeforeStart(engine.events, run, `Could not load the flow: ${describeError(error).message}`);
       await this.holders.release(run.flowRunId);
-      if (previous) await this.slots.abandon(run);
+      if (crashedOn) await this.slots.abandon(run);
       logger.error({ flowRunId: run.flowRunId, err: error }, "could not load the flow");
       return "done";
     }
@@ -217,7 +216,7 @@ export class FlowRunWorker {
       recordBeforeStart(engine.events, run, "Crashed", `${crashMessage}; no retries left`, runCount);
       await this.holders.release(run.flowRunId);
       await this.slots.abandon(run);
-      logger.warn({ flowRunId: run.flowRunId, crashedOn: previous?.worker }, "flow run crashed; no retries left");
+      logger.warn({ flowRunId: run.flowRunId, crashedOn }, "flow run crashed; no retries left");
       return "done";
     }
     const slot = await this.slots.take(run);

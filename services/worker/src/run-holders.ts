@@ -6,20 +6,16 @@
 import type { RedisKeys } from "@sluice/queue";
 import type { Redis } from "ioredis";
 
-export interface RunHolder {
-  worker: string;
-  /** How many times the run crashed before this worker took it. */
-  crashes: number;
-}
-
 /** What taking a run found. */
 export interface TakenRun {
   /** Its cancellation was announced before any worker took it: it is not held, and must not run. */
   cancelled: boolean;
   /** The note a dead holder left (null: a first delivery), as text, to put back if the run is given back. */
   previous: string | null;
-  /** That note read (a crash), or null. */
-  crashedHolder: RunHolder | null;
+  /** The worker that held the run when it crashed (null: it did not crash). */
+  crashedOn: string | null;
+  /** How many times the run has crashed, this time included (0 on a first delivery). */
+  crashes: number;
 }
 
 /** The note outlives any run (it is removed when the run ends). */
@@ -29,17 +25,18 @@ const HOLDER_TTL_SECONDS = 7 * 24 * 3600;
  * In one round trip: whether the run was cancelled beforehand, the note a previous holder left,
  * and (unless cancelled) this worker's note, counting one crash more when there was one.
  * KEYS: cancelled marker, holder note. ARGV: worker name, TTL in seconds.
+ * Returns { cancelled (0/1), crashes, previous note (absent when none) }.
  */
 const TAKE = `
 local previous = redis.call('GET', KEYS[2])
-if redis.call('EXISTS', KEYS[1]) == 1 then return {1, previous} end
 local crashes = 0
 if previous then
   local ok, note = pcall(cjson.decode, previous)
   crashes = ((ok and type(note) == 'table' and tonumber(note.crashes)) or 0) + 1
 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {1, crashes, previous} end
 redis.call('SET', KEYS[2], cjson.encode({worker = ARGV[1], crashes = crashes}), 'EX', ARGV[2])
-return {0, previous}`;
+return {0, crashes, previous}`;
 
 export class RunHolders {
   constructor(
@@ -50,15 +47,15 @@ export class RunHolders {
 
   /** Notes this worker as the run's holder (unless it was cancelled) and says what it found. */
   async take(flowRunId: string): Promise<TakenRun> {
-    const [cancelled, previous] = (await this.redis.eval(
+    const [cancelled, crashes, previous = null] = (await this.redis.eval(
       TAKE,
       2,
       this.keys.cancelledMarker(flowRunId),
       this.keys.flowRunHolder(flowRunId),
       this.worker,
       HOLDER_TTL_SECONDS,
-    )) as [number, string | null | undefined];
-    return { cancelled: cancelled === 1, previous: previous ?? null, crashedHolder: parseHolder(previous ?? null) };
+    )) as [number, number, string?];
+    return { cancelled: cancelled === 1, previous, crashedOn: holderOf(previous), crashes: Number(crashes) };
   }
 
   /** The run is given back without running (it waits for a slot): its note is as it was before `take`. */
@@ -74,12 +71,12 @@ export class RunHolders {
   }
 }
 
-function parseHolder(value: string | null): RunHolder | null {
-  if (value === null) return null;
+/** The worker a note names ("unknown" when the note cannot be read); null without a note. */
+function holderOf(note: string | null): string | null {
+  if (note === null) return null;
   try {
-    const parsed = JSON.parse(value) as Partial<RunHolder>;
-    return { worker: String(parsed.worker ?? "unknown"), crashes: Number(parsed.crashes ?? 0) };
+    return String((JSON.parse(note) as { worker?: unknown }).worker ?? "unknown");
   } catch {
-    return { worker: "unknown", crashes: 0 };
+    return "unknown";
   }
 }
