@@ -13,7 +13,13 @@ import type { JobsOptions, Queue } from "bullmq";
 /** Jobs per batch: large enough to amortize the round trip, small enough to keep Redis responsive to other clients. */
 const BATCH_SIZE = 500;
 
-const JOB_OPTIONS: JobsOptions = { attempts: 1, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } };
+/** A task run's job options: its id is the task run's, so adding it twice adds it once. */
+const jobOptions = (data: TaskRunJob): JobsOptions => ({
+  jobId: data.taskRunId,
+  attempts: 1,
+  removeOnComplete: true,
+  removeOnFail: { age: 24 * 3600 },
+});
 
 interface PendingJob {
   data: TaskRunJob;
@@ -56,9 +62,7 @@ export class TaskRunEnqueuer {
     const traced = this.startSpans(batch);
     const failures = new Map<PendingJob, unknown>();
     try {
-      await this.queue.addBulk(
-        batch.map(({ data }) => ({ name: TASK_RUN_JOB_NAME, data, opts: { ...JOB_OPTIONS, jobId: data.taskRunId } })),
-      );
+      await this.queue.addBulk(batch.map(({ data }) => ({ name: TASK_RUN_JOB_NAME, data, opts: jobOptions(data) })));
     } catch {
       // Which jobs of a failed pipeline were added is unknown: add each again on its own. A job id
       // that exists already is left as it is, so nothing runs twice, and only the jobs that still
@@ -66,7 +70,7 @@ export class TaskRunEnqueuer {
       await Promise.all(
         batch.map((job) =>
           this.queue
-            .add(TASK_RUN_JOB_NAME, job.data, { ...JOB_OPTIONS, jobId: job.data.taskRunId })
+            .add(TASK_RUN_JOB_NAME, job.data, jobOptions(job.data))
             .catch((error: unknown) => failures.set(job, error)),
         ),
       );
