@@ -1,6 +1,13 @@
 import { defineConfig } from "vitest/config";
 
+// The tests import Sluice's packages from their TypeScript sources (the "sluice-source" export
+// condition); the `sluice` processes they start run the compiled JavaScript, which the global setup
+// brings up to date (`tsc -b`).
+const sources = { conditions: ["sluice-source"] };
+
 export default defineConfig({
+  resolve: sources,
+  ssr: { resolve: { ...sources, externalConditions: ["sluice-source"] } },
   test: {
     include: [
       "libs/*/test/**/*.test.ts",

@@ -36,3 +36,4 @@ export {
   taskInputHash,
   unmapped,
 } from "./task.js";
+export { importUserModule } from "./user-modules.js";

@@ -1,15 +1,15 @@
 /** Loading user flow code: `FILE:export`, the default export, or the only exported flow of a file. */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { InvalidInputError } from "@sluice/core";
 import { type Flow, isFlow } from "./flow.js";
+import { importUserModule } from "./user-modules.js";
 
 export async function loadFlow(target: string, baseDir = process.cwd()): Promise<Flow<unknown, unknown>> {
   const { file, exportName } = parseEntrypoint(target);
   const path = resolve(baseDir, file);
   if (!existsSync(path)) throw new InvalidInputError(`No such file: ${file}`);
-  const module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  const module = await importUserModule(path);
   if (exportName) {
     const value = module[exportName];
     if (!isFlow(value)) throw new InvalidInputError(`${file} has no exported flow named '${exportName}'`);
@@ -48,7 +48,7 @@ export function parseEntrypoint(target: string): { file: string; exportName: str
 
 /** The name under which `flow` is exported from its file, to build a deployment entrypoint. */
 export async function exportNameOf(flow: Flow<unknown, unknown>, file: string): Promise<string> {
-  const module = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
+  const module = await importUserModule(resolve(file));
   const named = Object.entries(module).find(([name, value]) => value === flow && name !== "default");
   if (named) return named[0];
   if (module.default === flow) return "default";

@@ -5,13 +5,13 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { InvalidInputError, type TaskRunRequest } from "@sluice/core";
 import { type RunContext, runContextStorage } from "./context.js";
 import type { Engine } from "./engine.js";
 import { installPrintCapture } from "./print-capture.js";
 import { createRunLogger } from "./run-logger.js";
 import { isTask, type QueuedRunOptions, type Task } from "./task.js";
+import { importUserModule } from "./user-modules.js";
 
 export async function runTaskRunRequest(
   engine: Engine,
@@ -49,7 +49,7 @@ export async function loadTask(
 ): Promise<Task<unknown[], unknown>> {
   const path = resolve(baseDir, modulePath);
   if (!existsSync(path)) throw new InvalidInputError(`No such file: ${modulePath}`);
-  const module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  const module = await importUserModule(path);
   const found = Object.values(module).find((value) => isTask(value) && value.taskName === taskName);
   if (!found)
     throw new InvalidInputError(`${modulePath} exports no task named '${taskName}': export it so workers can run it`);

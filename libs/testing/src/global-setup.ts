@@ -13,6 +13,7 @@ import { migrateDatabase } from "@sluice/db";
 import { Redis } from "ioredis";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
+import { buildSluice } from "./build.js";
 import { createEmbeddedTemplate } from "./embedded.js";
 import "./provided.js";
 import { databaseUrlFor, dropDatabases, quoteIdent, randomId, unlinkKeys, withClient } from "./resources.js";
@@ -44,6 +45,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // Built while Redis and Postgres are provisioned: PGlite's initdb takes a few seconds of CPU.
   const embeddedTemplate = createEmbeddedTemplate();
   embeddedTemplate.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
+  const built = buildSluice();
+  built.catch(() => {}); // awaited below, likewise
   const stopServers = async () => {
     await runLock?.end().catch(() => {});
     await Promise.all(servers.splice(0).map((server) => server.stop()));
@@ -77,6 +80,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     runLock = await lockRun(postgres.url, runId);
     await dropStaleDatabases(postgres.url);
 
+    await built;
     const started = Date.now();
     const template = `sluice_tpl_${runId}_${randomId()}`;
     await withClient(postgres.url, (client) => client.query(`CREATE DATABASE ${quoteIdent(template)}`));

@@ -1,9 +1,15 @@
 /** `sluice deploy FILE`: runs a deploy script; its `flow.deploy(...)` calls register deployments through the API. */
 import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { InvalidInputError } from "@sluice/core";
-import { configureDeployTarget, type DeploymentSpec, exportNameOf, type Flow, type ScheduleSpec } from "@sluice/sdk";
+import {
+  configureDeployTarget,
+  type DeploymentSpec,
+  exportNameOf,
+  type Flow,
+  importUserModule,
+  type ScheduleSpec,
+} from "@sluice/sdk";
 import { apiClient, type CliConfig } from "../config.js";
 
 export async function deployCommand(file: string, options: { flowsDir?: string }, config: CliConfig): Promise<number> {
@@ -52,7 +58,7 @@ export async function deployCommand(file: string, options: { flowsDir?: string }
     },
   });
   try {
-    await import(pathToFileURL(script).href);
+    await importUserModule(script);
   } finally {
     configureDeployTarget(undefined);
   }
