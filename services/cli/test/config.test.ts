@@ -3,8 +3,9 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 
 describe("the CLI's environment", () => {
-  it("leaves heap growth to V8 unless SLUICE_HEAP_GROWING_PERCENT sets it", () => {
-    expect(loadConfig({}).heapGrowingPercent).toBe(0);
+  it("lets the heap grow 50% past its live size unless SLUICE_HEAP_GROWING_PERCENT says otherwise", () => {
+    expect(loadConfig({}).heapGrowingPercent).toBe(50);
+    expect(loadConfig({ SLUICE_HEAP_GROWING_PERCENT: "0" }).heapGrowingPercent).toBe(0);
     expect(loadConfig({ SLUICE_HEAP_GROWING_PERCENT: "20" }).heapGrowingPercent).toBe(20);
   });
 
