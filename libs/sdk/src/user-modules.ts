@@ -2,8 +2,8 @@
  * Importing user code (flow files, deploy scripts). Sluice itself runs as compiled JavaScript, so
  * Node needs help with a user's TypeScript: the first TypeScript file imported registers the
  * hooks of `typescript-hooks.ts` (esbuild, on Node's loader thread). A process that only ever
- * imports JavaScript never starts that thread; and when Sluice runs from its sources (the tests,
- * `tsx`), whatever runs it already compiles TypeScript.
+ * imports JavaScript never starts that thread; and when this module itself runs from its sources
+ * (vitest), whatever runs it already compiles TypeScript.
  */
 import { register } from "node:module";
 import { pathToFileURL } from "node:url";

@@ -17,7 +17,7 @@ afterEach(async () => {
   await ctx.close();
 });
 
-it("runs a TypeScript flow that imports a TypeScript module by its .js name", async () => {
+it("runs a TypeScript flow that imports a TypeScript module by its .js name (not a stale .js beside it)", async () => {
   const result = await runSluice(["run", FLOW, "--param", "count=3"], { ...clusterEnv(ctx), LOG_LEVEL: "info" });
   expect(result.stderr).not.toMatch(/Error/);
   expect(result.code).toBe(0);
