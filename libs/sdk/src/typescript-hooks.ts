@@ -7,13 +7,13 @@
  * Only what flow code needs: ESM `.ts`/`.mts` files, and relative imports from them written the
  * NodeNext way (`./tasks.js` for `tasks.ts`), with `.ts`, or without an extension.
  */
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { LoadHook, ResolveHook } from "node:module";
 import { fileURLToPath } from "node:url";
 import { stop, transform } from "esbuild";
+import { TYPESCRIPT_FILE } from "./user-modules.js";
 
-const TYPESCRIPT = /\.m?ts$/;
 /** esbuild compiles in a helper process: stopped once no file has loaded for this long (a worker loads its flows once). */
 const ESBUILD_IDLE_MS = 5_000;
 
@@ -21,13 +21,12 @@ const ESBUILD_IDLE_MS = 5_000;
 function typescriptFileFor(specifier: string, parentURL: string): string | null {
   const candidates = /\.m?js$/.test(specifier)
     ? [specifier.replace(/\.js$/, ".ts").replace(/\.mjs$/, ".mts")]
-    : TYPESCRIPT.test(specifier)
+    : TYPESCRIPT_FILE.test(specifier)
       ? []
       : [`${specifier}.ts`, `${specifier}/index.ts`];
   for (const candidate of candidates) {
     const url = new URL(candidate, parentURL);
-    const path = fileURLToPath(url);
-    if (existsSync(path) && statSync(path).isFile()) return url.href;
+    if (statSync(fileURLToPath(url), { throwIfNoEntry: false })?.isFile()) return url.href;
   }
   return null;
 }
@@ -36,7 +35,7 @@ export const resolve: ResolveHook = async (specifier, context, nextResolve) => {
   const { parentURL } = context;
   const relative = specifier.startsWith("./") || specifier.startsWith("../");
   // The .ts file first, as TypeScript resolves it: a stale compiled .js beside it is not what was type-checked.
-  if (relative && parentURL?.startsWith("file:") && TYPESCRIPT.test(parentURL)) {
+  if (relative && parentURL?.startsWith("file:") && TYPESCRIPT_FILE.test(parentURL)) {
     const url = typescriptFileFor(specifier, parentURL);
     if (url) return { url, format: "module", shortCircuit: true };
   }
@@ -47,7 +46,7 @@ let compiling = 0;
 let idleTimer: NodeJS.Timeout | undefined;
 
 export const load: LoadHook = async (url, context, nextLoad) => {
-  if (!url.startsWith("file:") || !TYPESCRIPT.test(url)) return nextLoad(url, context);
+  if (!url.startsWith("file:") || !TYPESCRIPT_FILE.test(url)) return nextLoad(url, context);
   const path = fileURLToPath(url);
   clearTimeout(idleTimer);
   compiling++;

@@ -9,11 +9,13 @@ import { register } from "node:module";
 import { pathToFileURL } from "node:url";
 
 const RUNNING_FROM_SOURCES = import.meta.url.endsWith(".ts");
+/** The files the TypeScript hooks compile: ESM TypeScript. */
+export const TYPESCRIPT_FILE = /\.m?ts$/;
 let typescriptHooks = false;
 
 /** Imports the file at this absolute path, compiling it first if it is TypeScript. */
 export function importUserModule(path: string): Promise<Record<string, unknown>> {
-  if (/\.m?ts$/.test(path) && !RUNNING_FROM_SOURCES && !typescriptHooks) {
+  if (TYPESCRIPT_FILE.test(path) && !RUNNING_FROM_SOURCES && !typescriptHooks) {
     typescriptHooks = true;
     register(new URL("./typescript-hooks.js", import.meta.url));
     // Errors thrown in a flow then show its TypeScript lines.
