@@ -40,10 +40,33 @@ INSERT INTO task_runs (id, name, flow_run_id, task_key, dynamic_key, cache_key, 
   task_inputs, expected_start_time, created, updated)
 SELECT t.id, t.name, t.flow_run_id, t.task_key, t.dynamic_key, t.cache_key, t.cache_expiration,
   coalesce(t.tags, '{}'), coalesce(t.task_inputs, '{}'), t.expected_start_time, t.created, t.created
-FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, name text, flow_run_id uuid, task_key text,
+FROM json_to_recordset($1::json) AS t(id uuid, name text, flow_run_id uuid, task_key text,
   dynamic_key text, cache_key text, cache_expiration timestamptz, tags text[], task_inputs jsonb,
   expected_start_time timestamptz, created timestamptz)
 ON CONFLICT (id) DO NOTHING`;
+
+/**
+ * Task runs whose states all came in the same batch, inserted with their current state and timing
+ * already worked out (see fresh-run-state.ts). A run that has history already (a state recorded
+ * before its row) or that exists (a replay) is not inserted here: the returned ids say which were.
+ */
+export const INSERT_FRESH_TASK_RUNS = `
+INSERT INTO task_runs (id, name, flow_run_id, task_key, dynamic_key, cache_key, cache_expiration, tags,
+  task_inputs, expected_start_time, created, updated, state_id, state_type, state_name, state_timestamp,
+  state_message, run_count, start_time, end_time, total_run_time, next_scheduled_start_time, result)
+SELECT t.id, t.name, t.flow_run_id, t.task_key, t.dynamic_key, t.cache_key, t.cache_expiration,
+  coalesce(t.tags, '{}'), coalesce(t.task_inputs, '{}'), t.expected_start_time, t.created, now(),
+  t.state_id, t.state_type, t.state_name, t.state_timestamp, t.state_message, t.run_count, t.start_time,
+  t.end_time, t.total_run_time, t.next_scheduled_start_time, t.result
+FROM json_to_recordset($1::json) AS t(id uuid, name text, flow_run_id uuid, task_key text,
+  dynamic_key text, cache_key text, cache_expiration timestamptz, tags text[], task_inputs jsonb,
+  expected_start_time timestamptz, created timestamptz, state_id uuid, state_type state_type,
+  state_name text, state_timestamp timestamptz, state_message text, run_count integer,
+  start_time timestamptz, end_time timestamptz, total_run_time double precision,
+  next_scheduled_start_time timestamptz, result jsonb)
+WHERE NOT EXISTS (SELECT 1 FROM task_run_states h WHERE h.task_run_id = t.id)
+ON CONFLICT (id) DO NOTHING
+RETURNING id`;
 
 export interface RunTables {
   /** Statement-name suffix. */

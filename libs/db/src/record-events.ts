@@ -17,6 +17,7 @@ import {
   type StateEvent,
   type TaskRunCreatedEvent,
 } from "@sluice/core";
+import { freshRunState } from "./fresh-run-state.js";
 import { toJsonParam } from "./json-param.js";
 import { type DbHandle, type SqlExecutor, withTransaction } from "./queryable.js";
 import {
@@ -24,6 +25,7 @@ import {
   FLOW_RUN_TABLES,
   INSERT_FLOW_RUNS,
   INSERT_FLOWS,
+  INSERT_FRESH_TASK_RUNS,
   INSERT_LOGS,
   INSERT_TASK_RUNS,
   insertStatesSql,
@@ -60,9 +62,7 @@ export async function recordEvents(handle: DbHandle, events: readonly RunEvent[]
         await run(client, "sluice_set_flow_run_trace_ids", SET_FLOW_RUN_TRACE_IDS, toJsonParam(traced.map(traceRow)));
       }
     }
-    if (batch.taskRuns.length > 0) {
-      await run(client, "sluice_insert_task_runs", INSERT_TASK_RUNS, toJsonParam(batch.taskRuns.map(taskRunRow)));
-    }
+    const settled = await insertTaskRuns(client, batch);
     await recordStates(
       client,
       FLOW_RUN_TABLES,
@@ -74,6 +74,7 @@ export async function recordEvents(handle: DbHandle, events: readonly RunEvent[]
       TASK_RUN_TABLES,
       batch.taskRunStates,
       batch.taskRuns.map((e) => e.taskRun.id),
+      settled,
     );
     if (batch.logs.length > 0) {
       await run(client, "sluice_insert_logs", INSERT_LOGS, toJsonParam(batch.logs.map(logRow)));
@@ -84,12 +85,49 @@ export async function recordEvents(handle: DbHandle, events: readonly RunEvent[]
   });
 }
 
-/** Inserts the state history, then re-derives the current state of every run the batch touched. */
+/**
+ * Inserts the batch's task run rows. Those whose whole history is in the batch go in with their
+ * current state (see fresh-run-state.ts); the others plainly, their state applied by
+ * `recordStates`. Returns the ids of the runs inserted with their state, which need nothing more.
+ */
+async function insertTaskRuns(client: SqlExecutor, batch: Partitioned): Promise<Set<string>> {
+  const settled = new Set<string>();
+  if (batch.taskRuns.length === 0) return settled;
+  const statesByRun = new Map<string, StateEvent[]>();
+  for (const state of batch.taskRunStates) {
+    const states = statesByRun.get(state.runId);
+    if (states) states.push(state);
+    else statesByRun.set(state.runId, [state]);
+  }
+  const fresh: object[] = [];
+  for (const event of batch.taskRuns) {
+    const current = freshRunState(statesByRun.get(event.taskRun.id) ?? []);
+    if (current) fresh.push({ ...taskRunRow(event), ...current });
+  }
+  if (fresh.length > 0) {
+    const rows = await client.query<{ id: string }>({
+      name: "sluice_insert_fresh_task_runs",
+      text: INSERT_FRESH_TASK_RUNS,
+      values: [toJsonParam(fresh)],
+    });
+    for (const { id } of rows) settled.add(id);
+  }
+  const rest = batch.taskRuns.filter((e) => !settled.has(e.taskRun.id));
+  if (rest.length > 0)
+    await run(client, "sluice_insert_task_runs", INSERT_TASK_RUNS, toJsonParam(rest.map(taskRunRow)));
+  return settled;
+}
+
+/**
+ * Inserts the state history, then re-derives the current state of every run the batch touched
+ * (but the `settled` ones, inserted with their current state already).
+ */
 async function recordStates(
   client: SqlExecutor,
   tables: RunTables,
   states: StateEvent[],
   createdRunIds: string[],
+  settled?: ReadonlySet<string>,
 ): Promise<void> {
   if (states.length > 0) {
     await run(
@@ -99,7 +137,9 @@ async function recordStates(
       toJsonParam(states.map(stateRow)),
     );
   }
-  const runIds = [...new Set([...states.map((s) => s.runId), ...createdRunIds])].sort();
+  const runIds = [...new Set([...states.map((s) => s.runId), ...createdRunIds])]
+    .filter((id) => !settled?.has(id))
+    .sort();
   if (runIds.length === 0) return;
   await run(client, `sluice_lock_${tables.kind}s`, lockRunsSql(tables), runIds);
   await run(client, `sluice_apply_${tables.kind}_states`, applyStatesSql(tables), runIds);

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { RunEvent, StateName } from "@sluice/core";
+import type { RunEvent, StateEvent, StateName } from "@sluice/core";
 import {
   createDatabase,
   type Database,
@@ -228,6 +228,65 @@ describe("recordEvents", () => {
     });
   });
 
+  it("records a task run created with its states in one batch as it would record them applied later", async () => {
+    // One batch holding the row and its whole history takes the JS path (fresh-run-state.ts);
+    // states first and the row afterwards take the SQL rule. Both must leave the same row.
+    const histories: [StateName, number, Partial<StateEvent>?][][] = [
+      [
+        ["Pending", 1],
+        ["Running", 2, { runCount: 1 }],
+        ["Completed", 2.5, { runCount: 1, data: { rows: 3 } }],
+      ],
+      [
+        ["Pending", 1],
+        ["Running", 2, { runCount: 1 }],
+        ["AwaitingRetry", 3, { runCount: 1 }],
+        ["Retrying", 4, { runCount: 2 }],
+        ["Failed", 6, { runCount: 2, message: "boom" }],
+      ],
+      [
+        ["Running", 2, { runCount: 1 }],
+        ["Completed", 3, { runCount: 1 }],
+        ["Running", 4, { runCount: 2 }],
+        ["Crashed", 5],
+      ],
+      [["Scheduled", 1, { scheduledTime: at(60) }]],
+      [
+        ["Pending", 3],
+        ["Running", 1, { runCount: 1 }],
+      ],
+      [["AwaitingConcurrencySlot", 1]],
+      [],
+    ];
+    const columns = (row: Record<string, unknown> | null) => {
+      const { id, stateId, created, updated, ...rest } = row ?? {};
+      return rest;
+    };
+    for (const history of histories) {
+      const rows = [];
+      for (const rowFirst of [true, false]) {
+        const created = taskRunCreated(null);
+        const states = history.map(([name, seconds, overrides]) =>
+          state("task_run", created.taskRun.id, name, seconds, overrides),
+        );
+        if (rowFirst) {
+          await recordEvents(database, [created, ...states]);
+        } else {
+          await recordEvents(database, states);
+          await recordEvents(database, [created]);
+        }
+        rows.push(await getTaskRun(database.db, created.taskRun.id));
+      }
+      expect(rows[0]?.stateName ?? null).toEqual(history.length === 0 ? null : expect.any(String));
+      expect(columns(rows[0]), JSON.stringify(history)).toEqual(columns(rows[1]));
+    }
+    // A run whose history began before its row (a terminal state first) is not taken for a fresh one.
+    const late = taskRunCreated(null);
+    await recordEvents(database, [state("task_run", late.taskRun.id, "Crashed", 5, { runCount: 1 })]);
+    await recordEvents(database, [late, state("task_run", late.taskRun.id, "Running", 1, { runCount: 1 })]);
+    expect(await getTaskRun(database.db, late.taskRun.id)).toMatchObject({ stateType: "CRASHED", totalRunTime: 4 });
+  });
+
   it("resolves flow runs to the existing flow of the same name", async () => {
     const a = flowRunCreated({ flowName: "shared" });
     const b = flowRunCreated({ flowName: "shared" });
@@ -292,53 +351,59 @@ describe("recordEvents", () => {
 });
 
 describe("recordEvents against the reference rule (shouldApplyState)", () => {
-  it("matches folding shouldApplyState over the history, for random histories and batchings", async () => {
-    const { shouldApplyState } = await import("@sluice/core");
-    const names: StateName[] = ["Scheduled", "Pending", "Running", "Completed", "Failed", "Crashed", "AwaitingRetry"];
-    let seed = 12345;
-    const random = () => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
-    const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)] as T;
+  it.each(["flow_run", "task_run"] as const)(
+    "matches folding shouldApplyState over the history of a %s, for random histories and batchings",
+    async (kind) => {
+      const { shouldApplyState } = await import("@sluice/core");
+      const names: StateName[] = ["Scheduled", "Pending", "Running", "Completed", "Failed", "Crashed", "AwaitingRetry"];
+      let seed = 12345;
+      const random = () => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed / 2 ** 31;
+      };
+      const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)] as T;
 
-    for (let round = 0; round < 40; round++) {
-      const created = flowRunCreated();
-      const runId = created.flowRun.id;
-      const states = Array.from({ length: 2 + Math.floor(random() * 6) }, (_, i) =>
-        state("flow_run", runId, pick(names), i + 1, { force: random() < 0.2 }),
-      );
-      const events: RunEvent[] = [created, ...states].sort(() => random() - 0.5);
-      const batches: RunEvent[][] = [];
-      for (let i = 0; i < events.length; ) {
-        const size = 1 + Math.floor(random() * 3);
-        batches.push(events.slice(i, i + size));
-        i += size;
-      }
+      for (let round = 0; round < 40; round++) {
+        const created = kind === "flow_run" ? flowRunCreated() : taskRunCreated(null);
+        const runId = created.kind === "flow_run_created" ? created.flowRun.id : created.taskRun.id;
+        // Some histories with a forced state, most without (a task run created with such a
+        // history in one batch is inserted with its state worked out in JS, not by the SQL rule).
+        const forceRate = round % 2 === 0 ? 0 : 0.2;
+        const states = Array.from({ length: 2 + Math.floor(random() * 6) }, (_, i) =>
+          state(kind, runId, pick(names), i + 1, { force: random() < forceRate }),
+        );
+        const events: RunEvent[] = [created, ...states].sort(() => random() - 0.5);
+        const batches: RunEvent[][] = [];
+        for (let i = 0; i < events.length; ) {
+          const size = 1 + Math.floor(random() * 3);
+          batches.push(events.slice(i, i + size));
+          i += size;
+        }
 
-      // Reference: after each batch, fold the rule over the known history newer than the current state.
-      type Point = { id: string; type: (typeof states)[number]["type"]; timestamp: string };
-      let current: Point | null = null;
-      const history: typeof states = [];
-      let rowExists = false;
-      for (const batch of batches) {
-        await recordEvents(database, batch);
-        for (const event of batch) {
-          if (event.kind === "state") history.push(event);
-          if (event.kind === "flow_run_created") rowExists = true;
+        // Reference: after each batch, fold the rule over the known history newer than the current state.
+        type Point = { id: string; type: (typeof states)[number]["type"]; timestamp: string };
+        let current: Point | null = null;
+        const history: typeof states = [];
+        let rowExists = false;
+        for (const batch of batches) {
+          await recordEvents(database, batch);
+          for (const event of batch) {
+            if (event.kind === "state") history.push(event);
+            if (event.kind !== "state") rowExists = true;
+          }
+          if (!rowExists) continue;
+          const newer = history
+            .filter((s) => current === null || s.timestamp > current.timestamp)
+            .sort((x, y) => x.timestamp.localeCompare(y.timestamp));
+          for (const s of newer) {
+            if (shouldApplyState(current, s)) current = { id: s.id, type: s.type, timestamp: s.timestamp };
+          }
+          const row = kind === "flow_run" ? await getFlowRun(database.db, runId) : await getTaskRun(database.db, runId);
+          expect(row?.stateId ?? null, `round ${round}`).toBe(current?.id ?? null);
         }
-        if (!rowExists) continue;
-        const newer = history
-          .filter((s) => current === null || s.timestamp > current.timestamp)
-          .sort((x, y) => x.timestamp.localeCompare(y.timestamp));
-        for (const s of newer) {
-          if (shouldApplyState(current, s)) current = { id: s.id, type: s.type, timestamp: s.timestamp };
-        }
-        const row = await getFlowRun(database.db, runId);
-        expect(row?.stateId ?? null, `round ${round}`).toBe(current?.id ?? null);
       }
-    }
-  });
+    },
+  );
 });
 
 describe("recordEvents with unknown event kinds", () => {
