@@ -66,6 +66,11 @@ export interface TaskRunRequest {
   detached?: boolean;
   /** W3C trace context (`traceparent`) of the submitting span, set by a dispatcher that queues the run. */
   traceContext?: Record<string, string>;
+  /**
+   * The task has tags, a concurrency limit or a rate limit: its run may wait for a slot, which a
+   * queued run does on a job of its own (runs without limits may share a job, see task-run-queue.ts).
+   */
+  limited?: boolean;
 }
 
 /**

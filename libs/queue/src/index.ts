@@ -1,3 +1,4 @@
+export * from "./chunk-progress.js";
 export * from "./event-stream.js";
 export * from "./event-stream-lag.js";
 export * from "./flow-run-cancellation.js";

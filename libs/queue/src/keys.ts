@@ -33,6 +33,8 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX) {
     cancelledMarker: (flowRunId: string) => `${prefix}:cancelled:${flowRunId}`,
     /** Results of queued task runs for the process awaiting them (stream: one entry per finished run). */
     taskRunReplies: (dispatcherId: string) => `${prefix}:task-run-replies:${dispatcherId}`,
+    /** The task runs of a chunk job that finished (set, with a TTL): a redelivered chunk skips them. */
+    chunkDone: (jobId: string) => `${prefix}:task-run-chunk-done:${jobId}`,
     /** Which worker is running a flow run (set at start, removed at the end): found again after a crash. */
     flowRunHolder: (flowRunId: string) => `${prefix}:flow-run-holder:${flowRunId}`,
   };

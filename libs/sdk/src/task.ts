@@ -99,6 +99,7 @@ export function task<Args extends unknown[], Result>(
   const expirationMs = options.cacheExpiration === undefined ? null : parseDuration(options.cacheExpiration);
 
   const definedIn = callerFile();
+  const limited = (options.tags?.length ?? 0) > 0 || options.concurrencyLimit !== undefined || !!options.rateLimit;
 
   /** `named`: the id and index a submitter gave the run (another process may be the one running it). */
   const runTask = (args: Args, observer?: TaskRunObserver, named?: NamedRun): Promise<Result> =>
@@ -199,6 +200,7 @@ export function task<Args extends unknown[], Result>(
         : null,
       logPrints: options.logPrints ?? parent?.logPrints ?? false,
       detached,
+      limited,
     };
     // Here: inside the submitter's context, whenever the dispatcher gets to it.
     const runHere = () =>

@@ -2,10 +2,12 @@
 import type { ConsumedJob } from "@sluice/telemetry";
 import { DelayedError, type Job } from "bullmq";
 
+/** `traceContext`: the job's own by default (a chunk job passes each task run's). */
 export function consumedJob(
-  job: Job<{ traceContext?: Record<string, string> }>,
+  job: Job<object>,
   queue: ConsumedJob["queue"],
   pool: string,
+  traceContext = (job.data as { traceContext?: Record<string, string> }).traceContext,
 ): ConsumedJob {
   return {
     queueName: job.queueName,
@@ -14,7 +16,7 @@ export function consumedJob(
     jobId: job.id ?? "",
     readyAt: job.timestamp + (job.delay ?? 0),
     takenAt: job.processedOn,
-    traceContext: job.data.traceContext,
+    traceContext,
     // A job moved back to wait (for a deployment slot) did not fail.
     isFailure: (error) => !(error instanceof DelayedError),
     // A task-run job is one task run: its task_run span is the consumer span (one span per task, not two).

@@ -7,7 +7,14 @@
 import { randomUUID } from "node:crypto";
 import { isAbsolute, relative } from "node:path";
 import type { TaskDispatcher, TaskRunRequest } from "@sluice/core";
-import { redisKeys, type TaskRunJob, TaskRunPayloads, TaskRunReplyReader, taskRunQueueName } from "@sluice/queue";
+import {
+  redisKeys,
+  type TaskRunJob,
+  TaskRunPayloads,
+  type TaskRunQueueJob,
+  TaskRunReplyReader,
+  taskRunQueueName,
+} from "@sluice/queue";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { TaskRunEnqueuer } from "./task-run-enqueuer.js";
@@ -27,7 +34,7 @@ export interface QueueTaskDispatcherOptions {
 }
 
 export class QueueTaskDispatcher implements TaskDispatcher {
-  private readonly queue: Queue<TaskRunJob>;
+  private readonly queue: Queue<TaskRunQueueJob>;
   private readonly enqueuer: TaskRunEnqueuer;
   private replies: TaskRunReplyReader | null = null;
   private repliesConnection: Redis | null = null;
@@ -37,7 +44,7 @@ export class QueueTaskDispatcher implements TaskDispatcher {
 
   constructor(private readonly options: QueueTaskDispatcherOptions) {
     this.payloads = options.payloads ?? new TaskRunPayloads();
-    this.queue = new Queue<TaskRunJob>(taskRunQueueName(options.workPoolName), {
+    this.queue = new Queue<TaskRunQueueJob>(taskRunQueueName(options.workPoolName), {
       connection: options.connection,
       prefix: options.prefix,
     });
@@ -86,6 +93,7 @@ export class QueueTaskDispatcher implements TaskDispatcher {
       logPrints: request.logPrints,
       detached: request.detached,
       traceContext: request.traceContext,
+      limited: request.limited === true,
       module,
       replyTo: replies?.stream ?? null,
     };

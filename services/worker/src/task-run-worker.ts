@@ -9,15 +9,19 @@
  * (see ParkedJobs); then it runs with the slots it took, released when it ends.
  */
 
-import { CancelledError, describeError, type Lease } from "@sluice/core";
+import { CancelledError, describeError, type Lease, Semaphore } from "@sluice/core";
 import {
+  ChunkProgress,
   FlowRunCancellation,
+  isChunkJob,
   parkedJobWaiter,
   RedisLeaseStore,
   redisKeys,
   type SlotLimit,
+  type TaskRunChunkJob,
   type TaskRunJob,
   TaskRunPayloads,
+  type TaskRunQueueJob,
   type TaskRunReply,
   TaskRunReplySender,
   taskRunQueueName,
@@ -28,6 +32,7 @@ import {
   loadTask,
   rateLimitKey,
   runTaskRunRequest,
+  type SlotAcquirer,
   type SlotRequest,
   slotLimitsOf,
   type Task,
@@ -54,7 +59,7 @@ export interface TaskRunWorkerOptions {
 }
 
 export class TaskRunWorker {
-  private worker: Worker<TaskRunJob> | null = null;
+  private worker: Worker<TaskRunQueueJob> | null = null;
   private blockingConnection: Redis | null = null;
   private readonly tasks = new Map<string, Promise<Task<unknown[], unknown>>>();
   private cancellation: FlowRunCancellation | null = null;
@@ -75,10 +80,15 @@ export class TaskRunWorker {
 
   private readonly payloads: TaskRunPayloads;
   private readonly replies: TaskRunReplySender;
+  /** Task runs at once in this process, whether each has its job or shares a chunk job. */
+  private readonly slots: Semaphore;
+  private readonly progress: ChunkProgress;
 
   constructor(private readonly options: TaskRunWorkerOptions) {
     this.payloads = options.payloads ?? new TaskRunPayloads();
     this.replies = new TaskRunReplySender(options.connection);
+    this.slots = new Semaphore(options.limit);
+    this.progress = new ChunkProgress(options.connection, redisKeys(options.prefix));
     this.leases = new RedisLeaseStore(options.connection, redisKeys(options.prefix), (error, limit) =>
       options.logger.warn({ err: error, limit }, "could not wake a task run waiting for a concurrency slot"),
     );
@@ -99,9 +109,9 @@ export class TaskRunWorker {
     );
     // BullMQ never closes a connection it is given, so this worker keeps and closes its own.
     this.blockingConnection = options.connection.duplicate({ maxRetriesPerRequest: null });
-    this.worker = new Worker<TaskRunJob>(
+    this.worker = new Worker<TaskRunQueueJob>(
       taskRunQueueName(options.workPoolName),
-      (job, token) => consumeJob(consumedJob(job, "task-runs", options.workPoolName), () => this.process(job, token)),
+      (job, token) => this.process(job, token),
       {
         connection: this.blockingConnection,
         prefix: options.prefix,
@@ -128,8 +138,63 @@ export class TaskRunWorker {
     await this.leases.close();
   }
 
-  private async process(job: Job<TaskRunJob>, token?: string): Promise<null> {
+  private process(job: Job<TaskRunQueueJob>, token?: string): Promise<null> {
+    if (isChunkJob(job.data)) return this.processChunk(job as Job<TaskRunChunkJob>);
+    const single = job as Job<TaskRunJob>;
+    return consumeJob(consumedJob(single, "task-runs", this.options.workPoolName), () =>
+      this.slots.run(() => this.processSingle(single, token)),
+    );
+  }
+
+  /** A job of one task run: it may be parked to wait for a concurrency slot. */
+  private async processSingle(job: Job<TaskRunJob>, token: string | undefined): Promise<null> {
     const request = job.data;
+    const reply = await this.runTaskRun(request, (engine, slots) => this.takeSlotsOrPark(job, token, engine, slots));
+    // Parked: BullMQ leaves the job in the delayed set, and it is picked again when promoted.
+    if (!reply) throw new DelayedError();
+    if (request.replyTo) await this.replies.send(request.replyTo, reply);
+    // The reply carried the result; a failed job is kept a day for inspection.
+    if (!reply.ok) throw Object.assign(new Error(reply.error.message), { name: reply.error.name });
+    return null;
+  }
+
+  /**
+   * A chunk job: its task runs run side by side (each taking one of this worker's task-run slots),
+   * each in a span of its own as if it had its own job. A chunk picked again after its worker died
+   * skips the runs that worker finished.
+   */
+  private async processChunk(job: Job<TaskRunChunkJob>): Promise<null> {
+    const jobId = job.id ?? "";
+    const redelivered = job.attemptsStarted > 1 || job.stalledCounter > 0;
+    const finished = redelivered ? await this.progress.finished(jobId) : null;
+    const outcomes = await Promise.allSettled(
+      job.data.chunk
+        .filter((request) => !finished?.has(request.taskRunId))
+        .map((request) =>
+          consumeJob(consumedJob(job, "task-runs", this.options.workPoolName, request.traceContext), () =>
+            this.slots.run(() => this.processChunked(jobId, request)),
+          ),
+        ),
+    );
+    const failed = outcomes.find((outcome) => outcome.status === "rejected");
+    // A reply that could not be sent: the chunk fails (and is kept a day), the others were sent.
+    if (failed) throw failed.reason;
+    await this.progress.forget(jobId);
+    return null;
+  }
+
+  private async processChunked(jobId: string, request: TaskRunJob): Promise<void> {
+    // Runs of a chunk have no limits, so nothing parks them (see TaskRunRequest.limited).
+    const reply = await this.runTaskRun(request);
+    if (reply && request.replyTo) await this.replies.send(request.replyTo, reply);
+    await this.progress.markDone(jobId, request.taskRunId);
+  }
+
+  /**
+   * Runs one queued task run; its reply, or null when it was parked to wait for a concurrency
+   * slot (by `acquireSlots`; without it, the run waits for its slots here).
+   */
+  private async runTaskRun(request: TaskRunJob, acquireSlots?: SlotAcquirer): Promise<TaskRunReply | null> {
     const flowRunId = request.flowRun?.id;
     const controller = new AbortController();
     // A task run of a cancelled flow run is recorded Cancelled, never started.
@@ -144,7 +209,7 @@ export class TaskRunWorker {
       const run = await this.payloads.requestOf(request);
       const value = await runTaskRunRequest(this.options.engine, task, run, controller.signal, {
         recorded: request.awaitingSlot === true,
-        acquireSlots: (engine, slots) => this.takeSlotsOrPark(job, token, engine, slots),
+        acquireSlots,
       });
       const result = this.payloads.encodeResult(request, value);
       if (result.stored) await this.payloads.save(result.stored);
@@ -164,12 +229,7 @@ export class TaskRunWorker {
         this.payloads.finished(request);
       }
     }
-    // Parked: BullMQ leaves the job in the delayed set, and it is picked again when promoted.
-    if (!reply) throw new DelayedError();
-    if (request.replyTo) await this.replies.send(request.replyTo, reply);
-    // The reply carried the result; a failed job is kept a day for inspection.
-    if (!reply.ok) throw Object.assign(new Error(reply.error.message), { name: reply.error.name });
-    return null;
+    return reply;
   }
 
   /**

@@ -1,24 +1,41 @@
 import { randomUUID } from "node:crypto";
-import type { TaskRunJob } from "@sluice/queue";
+import { isChunkJob, type TaskRunJob, type TaskRunQueueJob } from "@sluice/queue";
 import { createTestContext, type TestContext } from "@sluice/testing";
 import { Queue } from "bullmq";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TaskRunEnqueuer } from "../src/task-run-enqueuer.js";
 
 let ctx: TestContext;
-let queue: Queue<TaskRunJob>;
-/** The size of each batch the enqueuer sent. */
+let queue: Queue<TaskRunQueueJob>;
+/** The task runs in each batch the enqueuer sent. */
 let batches: number[];
 beforeEach(async () => {
   ctx = await createTestContext();
-  queue = new Queue<TaskRunJob>("task-runs.pool", { connection: ctx.redis, prefix: ctx.prefix });
+  queue = new Queue<TaskRunQueueJob>("task-runs.pool", { connection: ctx.redis, prefix: ctx.prefix });
   batches = [];
   const addBulk = queue.addBulk.bind(queue);
   queue.addBulk = (jobs) => {
-    batches.push(jobs.length);
+    batches.push(jobs.flatMap(({ data }) => runsOf(data)).length);
     return addBulk(jobs);
   };
 });
+
+function runsOf(data: TaskRunQueueJob): TaskRunJob[] {
+  return isChunkJob(data) ? data.chunk : [data];
+}
+
+/** The queue's waiting jobs, first to be taken first. */
+async function waitingJobs(): Promise<TaskRunQueueJob[]> {
+  // Workers take jobs from the tail of the wait list: the first submitted is the first taken.
+  const ids = (await ctx.redis.lrange(`${ctx.prefix}:task-runs.pool:wait`, 0, -1)).reverse();
+  const jobs = await Promise.all(ids.map((id) => queue.getJob(id)));
+  return jobs.map((job) => job?.data as TaskRunQueueJob);
+}
+
+/** The task runs waiting in the queue, in the order workers take them. */
+async function waitingRuns(): Promise<TaskRunJob[]> {
+  return (await waitingJobs()).flatMap(runsOf);
+}
 afterEach(async () => {
   await queue.close();
   await ctx.close();
@@ -57,11 +74,30 @@ describe("the task-run enqueuer", () => {
     const outcomes = await addAll(enqueuer, jobs);
     expect(outcomes.every((outcome) => outcome === "added")).toBe(true);
     expect(batches).toEqual([500, 500, 200]);
-    // Workers take jobs from the tail of the wait list: the first submitted is the first taken.
-    const waitList = await ctx.redis.lrange(`${ctx.prefix}:task-runs.pool:wait`, 0, -1);
-    expect(waitList.reverse()).toEqual(jobs.map((data) => data.taskRunId));
-    const stored = await queue.getJob(jobs[700]?.taskRunId ?? "");
-    expect(stored?.data.args).toEqual([700]);
+    const waiting = await waitingRuns();
+    expect(waiting.map((run) => run.taskRunId)).toEqual(jobs.map((data) => data.taskRunId));
+    expect(waiting[700]?.args).toEqual([700]);
+  });
+
+  it("puts runs without limits in chunk jobs of a few dozen, and each run of a limited task in a job of its own", async () => {
+    const enqueuer = new TaskRunEnqueuer(queue);
+    const jobs = Array.from({ length: 500 }, (_, i) => ({ ...job(randomUUID(), i), limited: i % 100 === 0 }));
+    await addAll(enqueuer, jobs);
+    const waiting = await waitingJobs();
+    const limited = waiting.filter((data) => !isChunkJob(data));
+    expect(limited.map((data) => runsOf(data)[0]?.args)).toEqual([[0], [100], [200], [300], [400]]);
+    const chunks = waiting.filter(isChunkJob);
+    // A batch of 500 spreads over about 16 chunks: many workers share it.
+    expect(chunks.length).toBeGreaterThanOrEqual(16);
+    expect(Math.max(...chunks.map((data) => data.chunk.length))).toBeLessThanOrEqual(50);
+    expect(chunks.every((data) => data.chunk.every((run) => !run.limited))).toBe(true);
+    // Every run once, in submission order.
+    expect((await waitingRuns()).map((run) => run.taskRunId)).toEqual(jobs.map((data) => data.taskRunId));
+
+    // A few runs at once are not worth a chunk: each has its job.
+    await queue.drain();
+    await addAll(enqueuer, [job(randomUUID(), 0), job(randomUUID(), 1), job(randomUUID(), 2)]);
+    expect((await waitingJobs()).every((data) => !isChunkJob(data))).toBe(true);
   });
 
   it("when a batch fails, adds its jobs one by one: only the job at fault reports an error, none is added twice", async () => {
@@ -73,8 +109,8 @@ describe("the task-run enqueuer", () => {
     expect(outcomes[1]).toBeInstanceOf(Error);
     expect((outcomes[1] as Error).message).toMatch(/cannot be integers/);
     expect(outcomes[2]).toBe("added");
-    const waiting = await queue.getWaiting(0, -1);
-    expect(waiting.map((added) => added.id).sort()).toEqual([jobs[0]?.taskRunId, jobs[2]?.taskRunId].sort());
+    const waiting = await waitingRuns();
+    expect(waiting.map((run) => run.taskRunId).sort()).toEqual([jobs[0]?.taskRunId, jobs[2]?.taskRunId].sort());
   });
 
   it("sends jobs added at any moment of a flush, even right as it ends", async () => {
@@ -87,13 +123,13 @@ describe("the task-run enqueuer", () => {
       if (i % 10 === 9) await new Promise((resolve) => setImmediate(resolve));
     }
     expect((await Promise.all(outcomes)).every((outcome) => outcome === "added")).toBe(true);
-    expect(await queue.getWaitingCount()).toBe(60);
+    expect((await waitingRuns()).length).toBe(60);
   });
 
   it("idle() waits until everything added so far is in the queue", async () => {
     const enqueuer = new TaskRunEnqueuer(queue);
     for (let i = 0; i < 700; i++) enqueuer.add(job(randomUUID(), i), () => {});
     await enqueuer.idle();
-    expect(await queue.getWaitingCount()).toBe(700);
+    expect((await waitingRuns()).length).toBe(700);
   });
 });

@@ -9,3 +9,9 @@ export const warehouseLoad = task({ name: "warehouse_load", tags: ["warehouse"] 
 export const quick = task({ name: "quick" }, async (n: number) => n);
 
 export const throttled = task({ name: "throttled", rateLimit: { max: 2, durationMs: 1_000 } }, async (n: number) => n);
+
+/** Limited by nothing, and slow enough that runs overlap: a `.map()` of it travels in chunk jobs. */
+export const doubled = task({ name: "doubled" }, async (n: number) => {
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  return n * 2;
+});

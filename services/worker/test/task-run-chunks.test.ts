@@ -1,0 +1,123 @@
+/**
+ * Chunk jobs: the runs a flow submits together that no limit holds share BullMQ jobs (see
+ * task-run-queue.ts). Each is still a task run of its own (recorded, replied to, within the
+ * worker's task-run limit), and a chunk handed to another worker after its worker died runs only
+ * the runs that had not finished.
+ */
+import { randomUUID } from "node:crypto";
+import { ChunkProgress, isChunkJob, type TaskRunJob, type TaskRunQueueJob, taskRunQueueName } from "@sluice/queue";
+import { flow } from "@sluice/sdk";
+import { Queue, Worker } from "bullmq";
+import { expect, it } from "vitest";
+import { doubled } from "./flows/limited-tasks.js";
+import { maxOverlap } from "./max-overlap.js";
+import { POOL, useWorkerHarness } from "./worker-harness.js";
+
+const harness = useWorkerHarness({ queueTaskRuns: true });
+
+async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+interface RecordedRun {
+  id: string;
+  state_name: string;
+  names: string[];
+  running: Date | null;
+  done: Date | null;
+}
+
+async function recordedRuns(): Promise<RecordedRun[]> {
+  const { rows } = await harness.database.pool.query<RecordedRun>(
+    `SELECT t.id, t.state_name, array_agg(s.name ORDER BY s.timestamp) AS names,
+            min(s.timestamp) FILTER (WHERE s.name = 'Running') AS running,
+            max(s.timestamp) FILTER (WHERE s.type = 'COMPLETED') AS done
+     FROM task_runs t JOIN task_run_states s ON s.task_run_id = t.id GROUP BY t.id`,
+  );
+  return rows;
+}
+
+it("a .map() travels in chunk jobs: results in order, a full history per run, never more runs at once than the worker's limit", async () => {
+  const queue = new Queue<TaskRunQueueJob>(taskRunQueueName(POOL), {
+    connection: harness.ctx.redis,
+    prefix: harness.ctx.prefix,
+  });
+  const added: TaskRunQueueJob[] = [];
+  const parent = flow({ name: "Doubling" }, async () => doubled.map(Array.from({ length: 200 }, (_, i) => i)));
+  const running = parent();
+  // Seen before any worker takes them: the runs went in chunk jobs.
+  await waitFor("the chunk jobs", async () => {
+    const waiting = await queue.getWaiting(0, -1);
+    added.push(...waiting.map((job) => job.data));
+    return waiting.length > 0;
+  });
+  expect(added.some(isChunkJob)).toBe(true);
+  await queue.close();
+
+  await harness.startTaskRunWorker(5);
+  expect(await running).toEqual(Array.from({ length: 200 }, (_, i) => i * 2));
+  const runs = await waitFor("every task run recorded Completed", async () => {
+    const rows = await recordedRuns();
+    return rows.length === 200 && rows.every((row) => row.state_name === "Completed") && rows;
+  });
+  for (const run of runs) expect(run.names).toEqual(["Pending", "Running", "Completed"]);
+  expect(maxOverlap(runs.map((run) => ({ start: run.running, end: run.done })))).toBeLessThanOrEqual(5);
+});
+
+it("a chunk picked again after its worker died runs only the runs that had not finished", async () => {
+  const { ctx, keys } = harness;
+  const queue = new Queue<TaskRunQueueJob>(taskRunQueueName(POOL), { connection: ctx.redis, prefix: ctx.prefix });
+  const runs: TaskRunJob[] = Array.from({ length: 5 }, (_, i) => ({
+    taskRunId: randomUUID(),
+    taskName: "doubled",
+    definedIn: null,
+    args: [i],
+    dynamicKey: i,
+    flowRun: null,
+    logPrints: false,
+    limited: false,
+    module: "limited-tasks.ts",
+    replyTo: null,
+  }));
+  const jobId = `chunk-${runs[0]?.taskRunId}`;
+  await queue.add("task-run-chunk", { chunk: runs }, { jobId, attempts: 1, removeOnComplete: true });
+
+  // A worker takes the chunk, finishes two of its runs (marked in Redis) and dies holding it.
+  // (Taken by hand: nothing renews its lock, as nothing would in a killed process.)
+  const connection = ctx.redis.duplicate({ maxRetriesPerRequest: null });
+  const dying = new Worker<TaskRunQueueJob>(taskRunQueueName(POOL), null, {
+    connection,
+    prefix: ctx.prefix,
+    lockDuration: 500,
+  });
+  expect((await dying.getNextJob(randomUUID()))?.id).toBe(jobId);
+  const progress = new ChunkProgress(ctx.redis, keys);
+  await Promise.all([
+    progress.markDone(jobId, runs[0]?.taskRunId ?? ""),
+    progress.markDone(jobId, runs[3]?.taskRunId ?? ""),
+  ]);
+  await dying.close();
+  connection.disconnect();
+
+  // Another worker finds the chunk stalled once its lock expires, and runs the other three.
+  await harness.startTaskRunWorker(4, { lockDurationMs: 1_000 });
+  const recorded = await waitFor("three runs recorded Completed", async () => {
+    const rows = await recordedRuns();
+    return rows.filter((row) => row.state_name === "Completed").length === 3 && rows;
+  });
+  expect(recorded.map((row) => row.id).sort()).toEqual([runs[1], runs[2], runs[4]].map((run) => run?.taskRunId).sort());
+  await waitFor("the chunk done and its marks dropped", async () => {
+    const [exists, counts] = await Promise.all([
+      ctx.redis.exists(keys.chunkDone(jobId)),
+      queue.getJobCounts("active", "wait"),
+    ]);
+    return exists === 0 && counts.active === 0 && counts.wait === 0;
+  });
+  await queue.close();
+});
