@@ -6,7 +6,7 @@
  *   npm run bench:recorder -- [taskRuns=20000]
  */
 import { randomUUID } from "node:crypto";
-import type { RunEvent, StateName } from "@sluice/core";
+import { newRowId, newRunId, type RunEvent, type StateName } from "@sluice/core";
 import { createDatabase, dropDatabase, migrateDatabase } from "@sluice/db";
 import { EVENT_FIELD, encodeEvents, isRecordedUpTo, redisKeys } from "@sluice/queue";
 import { Recorder } from "@sluice/recorder";
@@ -20,11 +20,11 @@ const databaseUrl = serverUrl.replace(/\/[^/?]*(\?|$)/, `/sluice_bench_${suffix}
 const keys = redisKeys(`bench_${suffix}`);
 
 function eventsForTaskRun(flowRunId: string, index: number, base: number): RunEvent[] {
-  const id = randomUUID();
+  const id = newRunId();
   const at = (offset: number) => new Date(base + index + offset).toISOString();
   const state = (name: StateName, type: "PENDING" | "RUNNING" | "COMPLETED", offset: number): RunEvent => ({
     kind: "state",
-    id: randomUUID(),
+    id: newRowId(),
     runKind: "task_run",
     runId: id,
     timestamp: at(offset),
@@ -37,7 +37,7 @@ function eventsForTaskRun(flowRunId: string, index: number, base: number): RunEv
   return [
     {
       kind: "task_run_created",
-      id: randomUUID(),
+      id: newRowId(),
       timestamp: at(0),
       taskRun: {
         id,
@@ -56,7 +56,7 @@ function eventsForTaskRun(flowRunId: string, index: number, base: number): RunEv
     state("Running", "RUNNING", 1),
     {
       kind: "log",
-      id: randomUUID(),
+      id: newRowId(),
       timestamp: at(1),
       flowRunId,
       taskRunId: id,

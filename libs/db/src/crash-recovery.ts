@@ -3,8 +3,8 @@
  * ours, every run still in progress was left so by a process that died, and becomes Crashed. The
  * Crashed state goes through `recordEvents` like any other, so the run's history shows it.
  */
-import { randomUUID } from "node:crypto";
 import type { LogEvent, RunEvent, RunKind, StateEvent } from "@sluice/core";
+import { newRowId } from "@sluice/core";
 import { type DbHandle, withTransaction } from "./queryable.js";
 import { recordEvents } from "./record-events.js";
 
@@ -61,7 +61,7 @@ function crashedState(runKind: RunKind, row: InProgressRow, now: number, message
   const current = row.state_timestamp === null ? 0 : new Date(row.state_timestamp).getTime() + 1;
   return {
     kind: "state",
-    id: randomUUID(),
+    id: newRowId(),
     runKind,
     runId: row.id,
     timestamp: new Date(Math.max(now, current)).toISOString(),
@@ -77,7 +77,7 @@ function crashedState(runKind: RunKind, row: InProgressRow, now: number, message
 function crashLog(flowRunId: string, timestamp: string, message: string): LogEvent {
   return {
     kind: "log",
-    id: randomUUID(),
+    id: newRowId(),
     timestamp,
     flowRunId,
     taskRunId: null,

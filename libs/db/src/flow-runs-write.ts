@@ -10,11 +10,11 @@
  * current state is derived from its history by `applyStatesSql`), so a state set here and states
  * recorded from a worker's events compose.
  */
-import { randomUUID } from "node:crypto";
 import {
   defaultStateName,
   generateRunName,
   isTerminal,
+  newRowId,
   type StateName,
   type StateType,
   shouldApplyState,
@@ -78,7 +78,7 @@ export async function insertFlowRun(db: AnySluiceDb, run: NewFlowRun, now: Date 
   const expectedStartTime = run.expectedStartTime ?? initial.scheduledTime ?? now;
   const scheduledTime = initial.type === "SCHEDULED" ? (initial.scheduledTime ?? expectedStartTime) : null;
   const state = {
-    id: randomUUID(),
+    id: newRowId(),
     type: initial.type,
     name: initial.name ?? defaultStateName(initial.type),
     message: initial.message ?? null,
@@ -326,7 +326,7 @@ export async function setFlowRunState(
       };
     }
     await tx.insert(flowRunStates).values({
-      id: randomUUID(),
+      id: newRowId(),
       flowRunId,
       type: request.type,
       name,

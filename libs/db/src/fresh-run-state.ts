@@ -28,7 +28,8 @@ export interface FreshRunState {
 /** `toISOString()`'s form: milliseconds in UTC, so Date.parse is exact and ordering matches Postgres. */
 const CANONICAL_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
-const NO_STATE: FreshRunState = {
+/** A run with no state yet. */
+export const NO_STATE: FreshRunState = {
   state_id: null,
   state_type: null,
   state_name: null,

@@ -17,7 +17,7 @@ import {
   type StateEvent,
   type TaskRunCreatedEvent,
 } from "@sluice/core";
-import { freshRunState } from "./fresh-run-state.js";
+import { type FreshRunState, freshRunState, NO_STATE } from "./fresh-run-state.js";
 import { toJsonParam } from "./json-param.js";
 import { type DbHandle, type SqlExecutor, withTransaction } from "./queryable.js";
 import {
@@ -102,7 +102,7 @@ async function insertTaskRuns(client: SqlExecutor, batch: Partitioned): Promise<
   const fresh: object[] = [];
   for (const event of batch.taskRuns) {
     const current = freshRunState(statesByRun.get(event.taskRun.id) ?? []);
-    if (current) fresh.push({ ...taskRunRow(event), ...current });
+    if (current) fresh.push(taskRunRow(event, current));
   }
   if (fresh.length > 0) {
     const rows = await client.query<{ id: string }>({
@@ -114,7 +114,7 @@ async function insertTaskRuns(client: SqlExecutor, batch: Partitioned): Promise<
   }
   const rest = batch.taskRuns.filter((e) => !settled.has(e.taskRun.id));
   if (rest.length > 0)
-    await run(client, "sluice_insert_task_runs", INSERT_TASK_RUNS, toJsonParam(rest.map(taskRunRow)));
+    await run(client, "sluice_insert_task_runs", INSERT_TASK_RUNS, toJsonParam(rest.map((event) => taskRunRow(event))));
   return settled;
 }
 
@@ -210,7 +210,8 @@ function traceRow({ flowRun, timestamp }: FlowRunCreatedEvent) {
   return { id: flowRun.id, trace_id: flowRun.traceId, created: timestamp };
 }
 
-function taskRunRow({ taskRun, timestamp }: TaskRunCreatedEvent) {
+/** The row of a task run, with its current state when it is known here (one shape for every row: one JSON pass). */
+function taskRunRow({ taskRun, timestamp }: TaskRunCreatedEvent, state: FreshRunState = NO_STATE) {
   return {
     id: taskRun.id,
     name: taskRun.name,
@@ -223,6 +224,17 @@ function taskRunRow({ taskRun, timestamp }: TaskRunCreatedEvent) {
     task_inputs: taskRun.taskInputs,
     expected_start_time: taskRun.expectedStartTime,
     created: timestamp,
+    state_id: state.state_id,
+    state_type: state.state_type,
+    state_name: state.state_name,
+    state_timestamp: state.state_timestamp,
+    state_message: state.state_message,
+    run_count: state.run_count,
+    start_time: state.start_time,
+    end_time: state.end_time,
+    total_run_time: state.total_run_time,
+    next_scheduled_start_time: state.next_scheduled_start_time,
+    result: state.result,
   };
 }
 

@@ -1,7 +1,13 @@
 /** `flow()`: a function whose calls are recorded as flow runs (subflows when called inside a run). */
-import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import { CancelledError, type FieldIssue, generateRunName, newRunId, ParameterValidationError } from "@sluice/core";
+import {
+  CancelledError,
+  type FieldIssue,
+  generateRunName,
+  newRowId,
+  newRunId,
+  ParameterValidationError,
+} from "@sluice/core";
 import { currentTraceId } from "@sluice/telemetry";
 import type { z } from "zod";
 import { type RetryOptions, runAttempts } from "./attempts.js";
@@ -113,12 +119,12 @@ export function flow<
     // For a run created by the API this is a no-op replay; for a local call it creates the run.
     engine.events.emit({
       kind: "flow_run_created",
-      id: randomUUID(),
+      id: newRowId(),
       timestamp: now,
       flowRun: {
         id: flowRunId,
         name: flowRunName,
-        flowId: randomUUID(),
+        flowId: newRowId(),
         flowName: options.name,
         deploymentId: existing?.deploymentId ?? null,
         parentTaskRunId: parentTask?.id ?? null,

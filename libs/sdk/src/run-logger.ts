@@ -1,6 +1,6 @@
 /** Run loggers: every line becomes a log event of the run (recorded in Postgres) and is shown to the user. */
-import { randomUUID } from "node:crypto";
 import type { LogEvent, LogLevel } from "@sluice/core";
+import { newRowId } from "@sluice/core";
 import type { Engine } from "./engine.js";
 
 export interface RunLogger {
@@ -26,7 +26,7 @@ export function createRunLogger(target: RunLoggerTarget): RunLogger {
   const log = (level: LogLevel, message: string, ...args: unknown[]) => {
     const event: LogEvent = {
       kind: "log",
-      id: randomUUID(),
+      id: newRowId(),
       timestamp: nextLogTimestamp(),
       flowRunId: target.flowRunId,
       taskRunId: target.taskRunId,

@@ -1,11 +1,11 @@
 /** Emits the state transitions of one flow run or task run, with strictly increasing timestamps. */
-import { randomUUID } from "node:crypto";
 import {
   type EventSink,
   isTerminal,
   jsonCopy,
   MonotonicClock,
   measureJson,
+  newRowId,
   type RunKind,
   type StateName,
   type StateType,
@@ -58,7 +58,7 @@ export class RunStates {
     this.current = { type, name: change.name };
     this.events.emit({
       kind: "state",
-      id: randomUUID(),
+      id: newRowId(),
       runKind: this.runKind,
       runId: this.runId,
       timestamp,

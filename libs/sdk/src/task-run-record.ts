@@ -1,6 +1,5 @@
 /** Creating a task run: its record event, its first state, its logger. */
-import { randomUUID } from "node:crypto";
-import { jsonLengthWithin, newRunId } from "@sluice/core";
+import { jsonLengthWithin, newRowId, newRunId } from "@sluice/core";
 import type { RunContext } from "./context.js";
 import type { Engine } from "./engine.js";
 import { createRunLogger, type RunLogger } from "./run-logger.js";
@@ -45,7 +44,7 @@ export function createTaskRunRecord(
   if (!run.recorded) {
     engine.events.emit({
       kind: "task_run_created",
-      id: randomUUID(),
+      id: newRowId(),
       timestamp: now,
       taskRun: {
         id,
