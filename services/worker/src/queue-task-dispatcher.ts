@@ -35,6 +35,12 @@ export interface QueueTaskDispatcherOptions {
 
 export class QueueTaskDispatcher implements TaskDispatcher {
   private readonly queue: Queue<TaskRunQueueJob>;
+  /**
+   * The queue's connection, apart from the one given: BullMQ defines its ~40 scripts on the
+   * connection it uses, and ioredis copies every defined script onto each pipeline it makes, which
+   * with auto-pipelining is every tick's batch of the events, replies and leases on that connection.
+   */
+  private readonly queueConnection: Redis;
   private readonly enqueuer: TaskRunEnqueuer;
   private replies: TaskRunReplyReader | null = null;
   private repliesConnection: Redis | null = null;
@@ -44,8 +50,9 @@ export class QueueTaskDispatcher implements TaskDispatcher {
 
   constructor(private readonly options: QueueTaskDispatcherOptions) {
     this.payloads = options.payloads ?? new TaskRunPayloads();
+    this.queueConnection = options.connection.duplicate();
     this.queue = new Queue<TaskRunQueueJob>(taskRunQueueName(options.workPoolName), {
-      connection: options.connection,
+      connection: this.queueConnection,
       prefix: options.prefix,
     });
     this.enqueuer = new TaskRunEnqueuer(this.queue);
@@ -144,5 +151,6 @@ export class QueueTaskDispatcher implements TaskDispatcher {
     this.repliesConnection?.disconnect();
     if (this.replies) await this.options.connection.del(this.replies.stream).catch(() => {});
     await this.queue.close();
+    this.queueConnection.disconnect();
   }
 }
