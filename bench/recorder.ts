@@ -6,7 +6,7 @@
  *   npm run bench:recorder -- [taskRuns=20000]
  */
 import { randomUUID } from "node:crypto";
-import { newRowId, newRunId, type RunEvent, type StateName } from "@sluice/core";
+import { newRowId, type RunEvent, type StateName } from "@sluice/core";
 import { createDatabase, dropDatabase, migrateDatabase } from "@sluice/db";
 import { EVENT_FIELD, encodeEvents, isRecordedUpTo, redisKeys } from "@sluice/queue";
 import { Recorder } from "@sluice/recorder";
@@ -20,7 +20,7 @@ const databaseUrl = serverUrl.replace(/\/[^/?]*(\?|$)/, `/sluice_bench_${suffix}
 const keys = redisKeys(`bench_${suffix}`);
 
 function eventsForTaskRun(flowRunId: string, index: number, base: number): RunEvent[] {
-  const id = newRunId();
+  const id = randomUUID();
   const at = (offset: number) => new Date(base + index + offset).toISOString();
   const state = (name: StateName, type: "PENDING" | "RUNNING" | "COMPLETED", offset: number): RunEvent => ({
     kind: "state",

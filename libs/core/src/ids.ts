@@ -1,4 +1,4 @@
-/** Ids of runs, states and log lines. */
+/** Ids of runs, and of the rows recorded about them (states, log lines). */
 import { randomUUID } from "node:crypto";
 
 let lastMs = 0;
@@ -38,14 +38,16 @@ function setTime(ms: number): void {
 }
 
 /**
- * A run's id: time-ordered like `newRowId()`, and held as one flat string. The id's text is built
- * by concatenation, which V8 keeps as a tree of string pieces (about 490 bytes instead of 66)
- * until something flattens it, and a `.map()` keeps tens of thousands of run ids alive while its
- * runs wait in the queue. `JSON.stringify` flattens the string in place, for less than the cost
- * of making it.
+ * A run's id: random (version 4), not time-ordered, since people tell runs apart by their first
+ * characters (`sluice flow-run logs 3f2a9c1e`, the UI's short ids), and ids made in the same
+ * minute would share them. Held as one flat string: Node builds `randomUUID()`'s text by
+ * concatenation, which V8 keeps as a tree of string pieces (about 490 bytes instead of 66) until
+ * something flattens it, and a `.map()` keeps tens of thousands of run ids alive while its runs
+ * wait in the queue. `JSON.stringify` flattens the string in place, for less than the cost of
+ * making it.
  */
 export function newRunId(): string {
-  const id = newRowId();
+  const id = randomUUID();
   JSON.stringify(id);
   return id;
 }
