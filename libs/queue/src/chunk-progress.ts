@@ -26,11 +26,8 @@ export class ChunkProgress {
       const key = this.keys.chunkDone(jobId);
       const sent = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
         this.batches.delete(jobId);
-        await this.redis
-          .multi()
-          .sadd(key, ...taskRunIds)
-          .pexpire(key, CHUNK_DONE_TTL_MS)
-          .exec();
+        // Two plain commands (no MULTI needed: the TTL only cleans up), sent in one write.
+        await Promise.all([this.redis.sadd(key, ...taskRunIds), this.redis.pexpire(key, CHUNK_DONE_TTL_MS)]);
       });
       batch = { taskRunIds, sent };
       this.batches.set(jobId, batch);
