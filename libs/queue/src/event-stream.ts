@@ -1,26 +1,142 @@
 /**
- * The run-event stream on Redis: producers XADD entries whose field `e` is the JSON of one event
- * or of an array of events (a producer batches what it emits in one tick: one entry, one round
- * trip, one ack, however many task runs changed state); the recorder reads it with a consumer
- * group and acknowledges after the Postgres commit.
+ * The run-event stream on Redis: producers XADD entries whose field `e` is the JSON of an array
+ * of events (a producer batches what it emits in one tick: one entry, one round trip, one ack,
+ * however many task runs changed state); the recorder reads it with a consumer group and
+ * acknowledges after the Postgres commit.
+ *
+ * The events every task run makes (its creation, its states, its log lines) travel as arrays of
+ * their fields in a fixed order rather than as objects: a third fewer bytes to write, keep in
+ * Redis and parse (a 20,000-run `.map()` makes 100,000 of them). Other events travel as objects,
+ * and entries holding objects (a single one, or an array) still decode.
  */
-import type { RunEvent } from "@sluice/core";
+import type { LogEvent, RunEvent, StateEvent, TaskRunCreatedEvent } from "@sluice/core";
 import type { Redis } from "ioredis";
 
 export const EVENT_FIELD = "e";
 
-export function encodeEvents(events: readonly RunEvent[]): string {
-  return JSON.stringify(events.length === 1 ? events[0] : events);
+/** An event as it travels: the frequent kinds as field arrays (see `toTuple`), the others as objects. */
+type EncodedEvent = RunEvent | unknown[];
+
+function toTuple(event: RunEvent): EncodedEvent {
+  switch (event.kind) {
+    case "state":
+      return [
+        "state",
+        event.id,
+        event.runKind,
+        event.runId,
+        event.timestamp,
+        event.type,
+        event.name,
+        event.message,
+        event.runCount,
+        event.scheduledTime ?? null,
+        event.data ?? null,
+        event.force === true,
+      ];
+    case "log":
+      return [
+        "log",
+        event.id,
+        event.timestamp,
+        event.flowRunId,
+        event.taskRunId,
+        event.name,
+        event.level,
+        event.message,
+      ];
+    case "task_run_created": {
+      const run = event.taskRun;
+      return [
+        "task_run_created",
+        event.id,
+        event.timestamp,
+        run.id,
+        run.name,
+        run.flowRunId,
+        run.taskKey,
+        run.dynamicKey,
+        run.cacheKey,
+        run.cacheExpiration,
+        run.tags,
+        run.taskInputs,
+        run.expectedStartTime,
+      ];
+    }
+    default:
+      return event;
+  }
 }
 
-/** The events of one entry; throws if it holds anything but event objects. */
+function fromTuple(tuple: unknown[]): RunEvent {
+  // Fields are taken as they come: a malformed one makes Postgres refuse the event (dead-lettered).
+  const field = (index: number) => tuple[index] as never;
+  switch (tuple[0]) {
+    case "state": {
+      const event: StateEvent = {
+        kind: "state",
+        id: field(1),
+        runKind: field(2),
+        runId: field(3),
+        timestamp: field(4),
+        type: field(5),
+        name: field(6),
+        message: field(7),
+        runCount: field(8),
+      };
+      // The optional fields only when set, as the producer's object had them.
+      if (tuple[9] !== null) event.scheduledTime = field(9);
+      if (tuple[10] !== null) event.data = field(10);
+      if (tuple[11] === true) event.force = true;
+      return event;
+    }
+    case "log":
+      return {
+        kind: "log",
+        id: field(1),
+        timestamp: field(2),
+        flowRunId: field(3),
+        taskRunId: field(4),
+        name: field(5),
+        level: field(6),
+        message: field(7),
+      } satisfies LogEvent;
+    case "task_run_created":
+      return {
+        kind: "task_run_created",
+        id: field(1),
+        timestamp: field(2),
+        taskRun: {
+          id: field(3),
+          name: field(4),
+          flowRunId: field(5),
+          taskKey: field(6),
+          dynamicKey: field(7),
+          cacheKey: field(8),
+          cacheExpiration: field(9),
+          tags: field(10),
+          taskInputs: field(11),
+          expectedStartTime: field(12),
+        },
+      } satisfies TaskRunCreatedEvent;
+    default:
+      throw new Error(`not an event: an array of kind ${JSON.stringify(tuple[0])}`);
+  }
+}
+
+export function encodeEvents(events: readonly RunEvent[]): string {
+  return JSON.stringify(events.map(toTuple));
+}
+
+/** The events of one entry; throws if it holds anything but events. */
 export function decodeEvents(raw: string): RunEvent[] {
   const decoded: unknown = JSON.parse(raw);
-  const events = Array.isArray(decoded) ? decoded : [decoded];
-  for (const event of events) {
-    if (typeof event !== "object" || event === null || Array.isArray(event)) throw new Error("not an event object");
-  }
-  return events as RunEvent[];
+  const items = Array.isArray(decoded) ? decoded : [decoded];
+  return items.map((item: unknown) => {
+    if (Array.isArray(item)) return fromTuple(item);
+    if (typeof item !== "object" || item === null) throw new Error("not an event object");
+    return item as RunEvent;
+  });
 }
 
 /** Compares two stream ids ("ms-seq"). */
