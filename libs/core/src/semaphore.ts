@@ -7,6 +7,16 @@ export class Semaphore {
 
   constructor(readonly limit: number) {}
 
+  /** Slots nobody holds. */
+  get free(): number {
+    return this.limit - this.active;
+  }
+
+  /** Callers waiting for a slot. */
+  get waitingCount(): number {
+    return this.waiting.length - this.head;
+  }
+
   async run<T>(work: () => Promise<T>): Promise<T> {
     if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.active++;

@@ -83,6 +83,10 @@ export class TaskRunWorker {
   /** Task runs at once in this process, whether each has its job or shares a chunk job. */
   private readonly slots: Semaphore;
   private readonly progress: ChunkProgress;
+  /** Jobs (single runs or chunks) this worker is processing. */
+  private jobsInHand = 0;
+  /** Runs per job taken lately (see `adjustFetching`). */
+  private runsPerJob = 1;
 
   constructor(private readonly options: TaskRunWorkerOptions) {
     this.payloads = options.payloads ?? new TaskRunPayloads();
@@ -115,7 +119,8 @@ export class TaskRunWorker {
       {
         connection: this.blockingConnection,
         prefix: options.prefix,
-        concurrency: options.limit,
+        // One job first: its size sets how many to take ahead (see adjustFetching).
+        concurrency: 1,
         autorun: false,
         // As for flow runs: a task run held by a worker that died is handed to another within ~1.5× the lock.
         lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
@@ -138,12 +143,53 @@ export class TaskRunWorker {
     await this.leases.close();
   }
 
-  private process(job: Job<TaskRunQueueJob>, token?: string): Promise<null> {
-    if (isChunkJob(job.data)) return this.processChunk(job as Job<TaskRunChunkJob>);
-    const single = job as Job<TaskRunJob>;
-    return consumeJob(consumedJob(single, "task-runs", this.options.workPoolName), () =>
-      this.slots.run(() => this.processSingle(single, token)),
-    );
+  private async process(job: Job<TaskRunQueueJob>, token?: string): Promise<null> {
+    this.jobsInHand++;
+    this.tookJob(isChunkJob(job.data) ? job.data.chunk.length : 1);
+    this.adjustFetching();
+    try {
+      if (isChunkJob(job.data)) return await this.processChunk(job as Job<TaskRunChunkJob>);
+      const single = job as Job<TaskRunJob>;
+      return await consumeJob(consumedJob(single, "task-runs", this.options.workPoolName), () =>
+        this.inSlot(() => this.processSingle(single, token)),
+      );
+    } finally {
+      this.jobsInHand--;
+      this.adjustFetching();
+    }
+  }
+
+  /** Runs `work` in one of this worker's task-run slots. */
+  private async inSlot<T>(work: () => Promise<T>): Promise<T> {
+    const taken = this.slots.run(async () => {
+      this.adjustFetching();
+      return work();
+    });
+    this.adjustFetching();
+    try {
+      return await taken;
+    } finally {
+      this.adjustFetching();
+    }
+  }
+
+  /**
+   * BullMQ takes jobs ahead while it holds fewer than its concurrency. A chunk job brings many
+   * runs, so the worker takes more jobs only while no run of its own waits for a slot: as many as
+   * its free slots fill, at the size of the jobs it took lately (at least one, to have the next at
+   * hand). It never hoards chunks whose runs would wait here while other workers have nothing to
+   * do, so the tail of a `.map()` of slow tasks spreads over every worker. With jobs of one run
+   * each, that is its task-run limit, as before.
+   */
+  private adjustFetching(): void {
+    if (!this.worker) return;
+    const ahead = this.slots.waitingCount > 0 ? 0 : Math.max(1, Math.ceil(this.slots.free / this.runsPerJob));
+    this.worker.concurrency = Math.max(1, Math.min(this.options.limit, this.jobsInHand + ahead));
+  }
+
+  /** Learns the size of the jobs taken (a moving average), for `adjustFetching`. */
+  private tookJob(runs: number): void {
+    this.runsPerJob += (runs - this.runsPerJob) / 4;
   }
 
   /** A job of one task run: it may be parked to wait for a concurrency slot. */
@@ -172,7 +218,7 @@ export class TaskRunWorker {
         .filter((request) => !finished?.has(request.taskRunId))
         .map((request) =>
           consumeJob(consumedJob(job, "task-runs", this.options.workPoolName, request.traceContext), () =>
-            this.slots.run(() => this.processChunked(jobId, request)),
+            this.inSlot(() => this.processChunked(jobId, request)),
           ),
         ),
     );

@@ -9,7 +9,7 @@ import { ChunkProgress, isChunkJob, type TaskRunJob, type TaskRunQueueJob, taskR
 import { flow } from "@sluice/sdk";
 import { Queue, Worker } from "bullmq";
 import { expect, it } from "vitest";
-import { doubled } from "./flows/limited-tasks.js";
+import { doubled, slowDoubled } from "./flows/limited-tasks.js";
 import { maxOverlap } from "./max-overlap.js";
 import { POOL, useWorkerHarness } from "./worker-harness.js";
 
@@ -68,6 +68,36 @@ it("a .map() travels in chunk jobs: results in order, a full history per run, ne
   });
   for (const run of runs) expect(run.names).toEqual(["Pending", "Running", "Completed"]);
   expect(maxOverlap(runs.map((run) => ({ start: run.running, end: run.done })))).toBeLessThanOrEqual(5);
+});
+
+it("a worker takes no more chunks than it can start: the others get theirs, and a .map() of slow tasks ends on every worker", async () => {
+  const queue = new Queue<TaskRunQueueJob>(taskRunQueueName(POOL), {
+    connection: harness.ctx.redis,
+    prefix: harness.ctx.prefix,
+  });
+  // 320 runs: 16 chunks of 20, for two workers that run 6 at a time each.
+  const parent = flow({ name: "Slow Doubling" }, async () => slowDoubled.map(Array.from({ length: 320 }, (_, i) => i)));
+  const running = parent();
+  await waitFor("the chunk jobs", async () => (await queue.getWaitingCount()) === 16);
+  const workers = await Promise.all([harness.startTaskRunWorker(6), harness.startTaskRunWorker(6)]);
+
+  let mostHeld = 0;
+  let done = false;
+  const sampling = (async () => {
+    while (!done) {
+      const held = await queue.getActiveCount();
+      mostHeld = Math.max(mostHeld, held);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  })();
+  expect(await running).toEqual(Array.from({ length: 320 }, (_, i) => i * 2));
+  done = true;
+  await sampling;
+  await queue.close();
+  // Taking jobs while it had slots to spare, each worker would have held 6 chunks (120 runs).
+  expect(mostHeld).toBeGreaterThan(0);
+  expect(mostHeld).toBeLessThanOrEqual(4);
+  for (const worker of workers) expect(worker.taskRunsFinished).toBeGreaterThan(100);
 });
 
 it("a chunk picked again after its worker died runs only the runs that had not finished", async () => {

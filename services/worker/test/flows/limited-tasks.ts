@@ -15,3 +15,9 @@ export const doubled = task({ name: "doubled" }, async (n: number) => {
   await new Promise((resolve) => setTimeout(resolve, 10));
   return n * 2;
 });
+
+/** Limited by nothing and slow: a `.map()` of it must spread over every worker to the end. */
+export const slowDoubled = task({ name: "slow_doubled" }, async (n: number) => {
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  return n * 2;
+});
