@@ -11,37 +11,10 @@ import { Queue, Worker } from "bullmq";
 import { expect, it } from "vitest";
 import { doubled, slowDoubled } from "./flows/limited-tasks.js";
 import { maxOverlap } from "./max-overlap.js";
+import { taskRunTimes, waitFor } from "./task-run-history.js";
 import { POOL, useWorkerHarness } from "./worker-harness.js";
 
 const harness = useWorkerHarness({ queueTaskRuns: true });
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-interface RecordedRun {
-  id: string;
-  state_name: string;
-  names: string[];
-  running: Date | null;
-  done: Date | null;
-}
-
-async function recordedRuns(): Promise<RecordedRun[]> {
-  const { rows } = await harness.database.pool.query<RecordedRun>(
-    `SELECT t.id, t.state_name, array_agg(s.name ORDER BY s.timestamp) AS names,
-            min(s.timestamp) FILTER (WHERE s.name = 'Running') AS running,
-            max(s.timestamp) FILTER (WHERE s.type = 'COMPLETED') AS done
-     FROM task_runs t JOIN task_run_states s ON s.task_run_id = t.id GROUP BY t.id`,
-  );
-  return rows;
-}
 
 it("a .map() travels in chunk jobs: results in order, a full history per run, never more runs at once than the worker's limit", async () => {
   const queue = new Queue<TaskRunQueueJob>(taskRunQueueName(POOL), {
@@ -63,7 +36,7 @@ it("a .map() travels in chunk jobs: results in order, a full history per run, ne
   await harness.startTaskRunWorker(5);
   expect(await running).toEqual(Array.from({ length: 200 }, (_, i) => i * 2));
   const runs = await waitFor("every task run recorded Completed", async () => {
-    const rows = await recordedRuns();
+    const rows = await taskRunTimes(harness.database);
     return rows.length === 200 && rows.every((row) => row.state_name === "Completed") && rows;
   });
   for (const run of runs) expect(run.names).toEqual(["Pending", "Running", "Completed"]);
@@ -138,7 +111,7 @@ it("a chunk picked again after its worker died runs only the runs that had not f
   // Another worker finds the chunk stalled once its lock expires, and runs the other three.
   await harness.startTaskRunWorker(4, { lockDurationMs: 1_000 });
   const recorded = await waitFor("three runs recorded Completed", async () => {
-    const rows = await recordedRuns();
+    const rows = await taskRunTimes(harness.database);
     return rows.filter((row) => row.state_name === "Completed").length === 3 && rows;
   });
   expect(recorded.map((row) => row.id).sort()).toEqual([runs[1], runs[2], runs[4]].map((run) => run?.taskRunId).sort());

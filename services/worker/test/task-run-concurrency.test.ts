@@ -10,6 +10,7 @@ import { Queue } from "bullmq";
 import { beforeEach, expect, it } from "vitest";
 import { quick, throttled, warehouseLoad } from "./flows/limited-tasks.js";
 import { maxOverlap } from "./max-overlap.js";
+import { taskRunTimes, waitFor } from "./task-run-history.js";
 import { POOL, useWorkerHarness } from "./worker-harness.js";
 
 const harness = useWorkerHarness({ queueTaskRuns: true });
@@ -17,36 +18,6 @@ const harness = useWorkerHarness({ queueTaskRuns: true });
 beforeEach(async () => {
   await harness.ctx.redis.hset(harness.keys.tagLimits, "warehouse", "1");
 });
-
-interface TaskRunTimes {
-  id: string;
-  task_key: string;
-  state_name: string;
-  names: string[];
-  running: Date | null;
-  done: Date | null;
-}
-
-/** Each task run with its state names (oldest first) and when it started Running and ended. */
-async function taskRuns(): Promise<TaskRunTimes[]> {
-  const { rows } = await harness.database.pool.query<TaskRunTimes>(
-    `SELECT t.id, t.task_key, t.state_name, array_agg(s.name ORDER BY s.timestamp) AS names,
-            min(s.timestamp) FILTER (WHERE s.name = 'Running') AS running,
-            max(s.timestamp) FILTER (WHERE s.type IN ('COMPLETED', 'CANCELLED')) AS done
-     FROM task_runs t JOIN task_run_states s ON s.task_run_id = t.id GROUP BY t.id`,
-  );
-  return rows;
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 it("a tag limit of 1: waiting task runs are AwaitingConcurrencySlot off the worker, which runs other work meanwhile", async () => {
   await harness.startTaskRunWorker(2);
@@ -67,7 +38,7 @@ it("a tag limit of 1: waiting task runs are AwaitingConcurrencySlot off the work
   await queue.close();
 
   const runs = await waitFor("every task run recorded", async () => {
-    const rows = await taskRuns();
+    const rows = await taskRunTimes(harness.database);
     return rows.length === 7 && rows.every((row) => row.state_name === "Completed") && rows;
   });
   const tagged = runs.filter((run) => run.task_key === "warehouse_load");
@@ -97,7 +68,7 @@ it("a tag limit of 3 with 30 queued task runs on two workers: never more than 3 
   const parent = flow({ name: "Warehouse" }, async () => warehouseLoad.map(Array.from({ length: 30 }, () => 50)));
   expect(await parent()).toHaveLength(30);
   const runs = await waitFor("every task run recorded", async () => {
-    const rows = await taskRuns();
+    const rows = await taskRunTimes(harness.database);
     return rows.length === 30 && rows.every((row) => row.state_name === "Completed") && rows;
   });
   expect(maxOverlap(runs.map((run) => ({ start: run.running, end: run.done })))).toBeLessThanOrEqual(3);
@@ -117,7 +88,7 @@ it("a slot held by a dead holder delays a queued task run until its lease expire
   const parent = flow({ name: "Warehouse" }, async () => warehouseLoad.submit(10).result());
   await expect(parent()).resolves.toBe(10);
   const [run] = await waitFor("the task run recorded", async () => {
-    const rows = await taskRuns();
+    const rows = await taskRunTimes(harness.database);
     return rows[0]?.state_name === "Completed" && rows;
   });
   expect(run?.names).toEqual(["Pending", "AwaitingConcurrencySlot", "Running", "Completed"]);
@@ -129,7 +100,7 @@ it("a rate limit's full window parks the run until its oldest start leaves the w
   const parent = flow({ name: "Throttled" }, async () => throttled.map([1, 2, 3, 4]).result());
   await expect(parent()).resolves.toEqual([1, 2, 3, 4]);
   const runs = await waitFor("every task run recorded", async () => {
-    const rows = await taskRuns();
+    const rows = await taskRunTimes(harness.database);
     return rows.length === 4 && rows.every((row) => row.state_name === "Completed") && rows;
   });
   const starts = runs.map((run) => run.running?.getTime() ?? 0).sort((a, b) => a - b);
@@ -150,14 +121,14 @@ it("cancelling the flow wakes its parked task runs: they end Cancelled without w
   });
   const running = parent();
   await waitFor("both task runs waiting", async () => {
-    const rows = await taskRuns();
+    const rows = await taskRunTimes(harness.database);
     return rows.length === 2 && rows.every((row) => row.state_name === "AwaitingConcurrencySlot");
   });
   await new FlowRunCancellation(harness.ctx.redis, harness.keys).announce(flowRunId);
   const outcomes = await running;
   expect(outcomes.map((outcome) => outcome.status)).toEqual(["rejected", "rejected"]);
   const runs = await waitFor("both task runs Cancelled", async () => {
-    const rows = await taskRuns();
+    const rows = await taskRunTimes(harness.database);
     return rows.every((row) => row.state_name === "Cancelled") && rows;
   });
   for (const run of runs) {
