@@ -265,7 +265,7 @@ export function markdownReport(report: BenchReport): string {
       "Every system runs on this machine, on the same Redis and Postgres, one after the other.",
     "",
     `Sizes: W1 ${sizes.chainLength} tasks × ${sizes.chainTaskMs} ms (median of ${sizes.chainRepeats}); ` +
-      `W2 ${sizes.throughputTasks.toLocaleString("en-US")} no-op tasks; W3 ${sizes.latencyRate} runs/s for ${sizes.latencySeconds} s; ` +
+      `W2 ${sizes.throughputTasks.toLocaleString("en-US")} no-op tasks (median of ${sizes.throughputRepeats}); W3 ${sizes.latencyRate} runs/s for ${sizes.latencySeconds} s; ` +
       `W4 ${sizes.etlRuns} runs × ${sizes.etlRows.toLocaleString("en-US")} users.`,
     "",
     markdownTable(report.results),

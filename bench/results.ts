@@ -40,8 +40,9 @@ export interface Sizes {
   chainLength: number;
   chainTaskMs: number;
   chainRepeats: number;
-  /** W2: no-op task runs (jobs for the peers). */
+  /** W2: no-op task runs (jobs for the peers), and timed repetitions (the median is kept). */
   throughputTasks: number;
+  throughputRepeats: number;
   /** W3: flow runs (jobs) per second, for this many seconds. */
   latencyRate: number;
   latencySeconds: number;
@@ -57,6 +58,7 @@ export const SIZES: Record<Mode, Sizes> = {
     chainTaskMs: 10,
     chainRepeats: 5,
     throughputTasks: 20_000,
+    throughputRepeats: 3,
     latencyRate: 100,
     latencySeconds: 30,
     etlRuns: 200,
@@ -68,6 +70,7 @@ export const SIZES: Record<Mode, Sizes> = {
     chainTaskMs: 10,
     chainRepeats: 1,
     throughputTasks: 2_000,
+    throughputRepeats: 1,
     latencyRate: 100,
     latencySeconds: 2,
     etlRuns: 6,

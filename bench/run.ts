@@ -103,7 +103,7 @@ async function runBench(mode: Mode, runnable: Workload[], systems: System[], out
   // The plan: Sluice's workloads on one cluster, W2 and W3 on a traced one, then each peer's on its own workers.
   const weight: Record<Workload, number> = {
     W1: 2 + (sizes.chainRepeats + 1) * 1.5,
-    W2: 3 + sizes.throughputTasks / 1000,
+    W2: 3 + (sizes.throughputRepeats * sizes.throughputTasks) / 1000,
     W3: 3 + sizes.latencySeconds,
     W4: 3 + (sizes.etlRuns * sizes.etlRows) / 40_000,
     memory: 0,

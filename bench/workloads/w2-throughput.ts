@@ -5,64 +5,56 @@
  * to the last job. Also the peak RSS of the processes during it (the "memory" rows). On a traced
  * cluster the same, recorded as the "(tracing on)" variants.
  */
+import type { ApiDeployment } from "@sluice/client";
 import { createFlowRun, type SluiceCluster, waitForFlowRuns, waitUntil } from "../cluster.js";
 import { type BenchContext, formatCount, now } from "../context.js";
 import { describePeaks, measurePeakRss } from "../memory.js";
 import type { PeerRun } from "../peers.js";
-import { round, VARIANT } from "../results.js";
+import { median, round, VARIANT } from "../results.js";
 import { exportsSince } from "../tracing.js";
 
-const WARM_UP_TASKS = 100;
+/**
+ * Tasks (jobs) run before timing, a tenth of a full run: every worker has loaded the task, its
+ * code is compiled and its heap has grown to size, so the first timed run is not the slow one.
+ */
+const warmUpTasks = (ctx: BenchContext) => Math.max(100, ctx.sizes.throughputTasks / 10);
 
 export async function throughputSluice(ctx: BenchContext, cluster: SluiceCluster): Promise<void> {
-  const count = ctx.sizes.throughputTasks;
+  const { throughputTasks: count, throughputRepeats: repeats } = ctx.sizes;
   const deployment = await cluster.deployment("Noop Map", "noop-map");
   // Warm-up: both workers load the task's module; then start from empty tables.
-  const warmUp = await createFlowRun(cluster, deployment, { count: WARM_UP_TASKS });
+  const warmUp = await createFlowRun(cluster, deployment, { count: warmUpTasks(ctx) });
   await waitForFlowRuns(cluster, [warmUp], "the warm-up run");
   await cluster.truncateRuns();
 
   const pids = [cluster.server.pid, ...cluster.workers.map((worker) => worker.pid)];
   const exported = exportsSince(cluster.tracing);
   const { result, peaksMb, startsMb, sinceStart } = await measurePeakRss(pids, async () => {
-    const sent = now();
-    const id = await createFlowRun(cluster, deployment, { count });
-    await cluster.waitUntil(async () => {
-      const { rows } = await cluster.pool.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM task_runs WHERE flow_run_id = $1 AND state_type = 'COMPLETED'",
-        [id],
-      );
-      const n = rows[0]?.n ?? 0;
-      ctx.progress.update(n / count, `${formatCount(n)}/${formatCount(count)} task runs recorded`);
-      return n === count;
-    }, "every task run recorded Completed");
-    const recorded = (now() - sent) / 1000;
-    await waitForFlowRuns(cluster, [id], "the map's flow run");
-    const { rows } = await cluster.pool.query<{ ts: Date; states: number }>(
-      `SELECT (SELECT timestamp FROM flow_run_states WHERE flow_run_id = $1 AND type = 'COMPLETED') AS ts,
-              (SELECT count(*)::int FROM task_run_states s JOIN task_runs t ON t.id = s.task_run_id
-                WHERE t.flow_run_id = $1) AS states`,
-      [id],
-    );
-    const inFlow = ((rows[0]?.ts.getTime() ?? Number.NaN) - sent) / 1000;
-    return { recorded, inFlow, states: rows[0]?.states ?? 0, exported: exported() };
+    const timings: { recorded: number; inFlow: number; states: number }[] = [];
+    for (let repeat = 0; repeat < repeats; repeat++) {
+      if (repeat > 0) await cluster.truncateRuns();
+      timings.push(await timeOneMap(ctx, cluster, deployment, (done) => (repeat + done) / repeats));
+    }
+    return { timings, exported: exported() };
   });
+  const recorded = result.timings.map((timing) => timing.recorded);
+  const inFlow = result.timings.map((timing) => timing.inFlow);
   const what = `${formatCount(count)} task runs, one .map() on 2 workers`;
   ctx.record({
     workload: "W2",
     system: "sluice",
     variant: cluster.variant(VARIANT.throughput),
     metric: "tasks_per_s",
-    value: round(count / result.recorded),
-    notes: `${what}, create_flow_run → all recorded Completed in Postgres (${formatCount(result.states)} task run states) in ${result.recorded.toFixed(2)} s${result.exported}`,
+    value: round(count / median(recorded)),
+    notes: `${what}, create_flow_run → all recorded Completed in Postgres (${formatCount(result.timings[0]?.states ?? 0)} task run states) in ${describeSeconds(recorded)}${result.exported}`,
   });
   ctx.record({
     workload: "W2",
     system: "sluice",
     variant: cluster.variant(VARIANT.throughputInFlow),
     metric: "tasks_per_s",
-    value: round(count / result.inFlow),
-    notes: `${what}, create_flow_run → the flow run Completed (every result back in the flow) in ${result.inFlow.toFixed(2)} s`,
+    value: round(count / median(inFlow)),
+    notes: `${what}, create_flow_run → the flow run Completed (every result back in the flow) in ${describeSeconds(inFlow)}`,
   });
   const [server = Number.NaN, ...workers] = peaksMb;
   const [serverStart = Number.NaN, ...workerStarts] = startsMb;
@@ -85,11 +77,48 @@ export async function throughputSluice(ctx: BenchContext, cluster: SluiceCluster
   });
 }
 
-export async function throughputPeer(ctx: BenchContext, peer: PeerRun): Promise<void> {
+/** One `.map()` of `count` no-op tasks: seconds until all are recorded, and until the flow run ends. */
+async function timeOneMap(
+  ctx: BenchContext,
+  cluster: SluiceCluster,
+  deployment: ApiDeployment,
+  overall: (done: number) => number,
+): Promise<{ recorded: number; inFlow: number; states: number }> {
   const count = ctx.sizes.throughputTasks;
+  const sent = now();
+  const id = await createFlowRun(cluster, deployment, { count });
+  await cluster.waitUntil(async () => {
+    const { rows } = await cluster.pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM task_runs WHERE flow_run_id = $1 AND state_type = 'COMPLETED'",
+      [id],
+    );
+    const n = rows[0]?.n ?? 0;
+    ctx.progress.update(overall(n / count), `${formatCount(n)}/${formatCount(count)} task runs recorded`);
+    return n === count;
+  }, "every task run recorded Completed");
+  const recorded = (now() - sent) / 1000;
+  await waitForFlowRuns(cluster, [id], "the map's flow run");
+  const { rows } = await cluster.pool.query<{ ts: Date; states: number }>(
+    `SELECT (SELECT timestamp FROM flow_run_states WHERE flow_run_id = $1 AND type = 'COMPLETED') AS ts,
+            (SELECT count(*)::int FROM task_run_states s JOIN task_runs t ON t.id = s.task_run_id
+              WHERE t.flow_run_id = $1) AS states`,
+    [id],
+  );
+  const inFlow = ((rows[0]?.ts.getTime() ?? Number.NaN) - sent) / 1000;
+  return { recorded, inFlow, states: rows[0]?.states ?? 0 };
+}
+
+/** "1.93 s" for one timing; "1.93 s (median of 1.93, 2.10, 1.88 s)" for several. */
+function describeSeconds(seconds: readonly number[]): string {
+  const kept = `${median(seconds).toFixed(2)} s`;
+  return seconds.length === 1 ? kept : `${kept} (median of ${seconds.map((s) => s.toFixed(2)).join(", ")} s)`;
+}
+
+export async function throughputPeer(ctx: BenchContext, peer: PeerRun): Promise<void> {
+  const { throughputTasks: count, throughputRepeats: repeats } = ctx.sizes;
   const warmUpBase = peer.noopsDone();
-  await peer.addNoops(WARM_UP_TASKS);
-  await waitUntil(() => peer.noopsDone() >= warmUpBase + WARM_UP_TASKS, `${peer.system} warm-up`, {
+  await peer.addNoops(warmUpTasks(ctx));
+  await waitUntil(() => peer.noopsDone() >= warmUpBase + warmUpTasks(ctx), `${peer.system} warm-up`, {
     alive: peer.alive,
   });
   const {
@@ -98,27 +127,31 @@ export async function throughputPeer(ctx: BenchContext, peer: PeerRun): Promise<
     startsMb,
     sinceStart,
   } = await measurePeakRss(peer.pids(), async () => {
-    const base = peer.noopsDone();
-    const sent = now();
-    await peer.addNoops(count);
-    await waitUntil(
-      () => {
-        const n = peer.noopsDone() - base;
-        ctx.progress.update(n / count, `${formatCount(n)}/${formatCount(count)} jobs`);
-        return n >= count;
-      },
-      `${peer.system}: ${count} jobs`,
-      { alive: peer.alive, everyMs: 20 },
-    );
-    return (peer.lastNoopAt() - sent) / 1000;
+    const seconds: number[] = [];
+    for (let repeat = 0; repeat < repeats; repeat++) {
+      const base = peer.noopsDone();
+      const sent = now();
+      await peer.addNoops(count);
+      await waitUntil(
+        () => {
+          const n = peer.noopsDone() - base;
+          ctx.progress.update((repeat + n / count) / repeats, `${formatCount(n)}/${formatCount(count)} jobs`);
+          return n >= count;
+        },
+        `${peer.system}: ${count} jobs`,
+        { alive: peer.alive, everyMs: 20 },
+      );
+      seconds.push((peer.lastNoopAt() - sent) / 1000);
+    }
+    return seconds;
   });
   ctx.record({
     workload: "W2",
     system: peer.system,
     variant: VARIANT.throughput,
     metric: "tasks_per_s",
-    value: round(count / seconds),
-    notes: `${formatCount(count)} no-op jobs, first enqueue → last job done in ${seconds.toFixed(2)} s; ${peer.settings.description}`,
+    value: round(count / median(seconds)),
+    notes: `${formatCount(count)} no-op jobs, first enqueue → last job done in ${describeSeconds(seconds)}; ${peer.settings.description}`,
   });
   ctx.record({
     workload: "memory",
