@@ -38,8 +38,12 @@ export type RunSpanKind = "flow_run" | "task_run";
 
 let enabled = false;
 let cachedTracer: Tracer | undefined;
-/** Which run each open run span stands for, so a run's states go to its own span only. */
-const runSpanKinds = new WeakMap<Span, RunSpanKind>();
+/**
+ * Which run each open run span stands for, so a run's states go to its own span only. A Map with
+ * each span deleted when it ends, not a WeakMap: at 10,000 spans a second, a WeakMap's entries
+ * are ephemerons every garbage collection has to trace.
+ */
+const runSpanKinds = new Map<Span, RunSpanKind>();
 
 /** Whether Sluice records spans (set by `startTelemetry()`). */
 export function isTracingEnabled(): boolean {
@@ -114,17 +118,24 @@ export function withSpan<T>(name: string, attributes: Attributes, fn: () => Prom
 export function withRunSpan<T>(kind: RunSpanKind, name: string, attributes: Attributes, fn: () => Promise<T>) {
   if (!enabled) return fn();
   const active = context.active();
-  // The run a consumed job starts (see `consumeJob`'s `runSpanIsConsumer`): its span is the job's consumer span.
-  const consumed = active.getValue(CONSUMED_JOB) as Attributes | undefined;
+  // The run a consumed job starts (see `consumeJob`'s `runSpanIsConsumer`): its span is the job's
+  // consumer span. Taken once, so the runs this one starts in turn get spans of their own.
+  const consumed = active.getValue(CONSUMED_JOB) as ConsumedJobSpan | undefined;
+  const consumer = consumed !== undefined && !consumed.taken;
+  if (consumer) consumed.taken = true;
   return inSpan(
     `${kind} ${name}`,
-    consumed ? SpanKind.CONSUMER : SpanKind.INTERNAL,
-    consumed ? { ...consumed, ...attributes } : attributes,
-    (span) => {
+    consumer ? SpanKind.CONSUMER : SpanKind.INTERNAL,
+    consumer ? Object.assign(consumed.attributes, attributes) : attributes,
+    async (span) => {
       runSpanKinds.set(span, kind);
-      return fn();
+      try {
+        return await fn();
+      } finally {
+        runSpanKinds.delete(span);
+      }
     },
-    consumed ? active.deleteValue(CONSUMED_JOB) : active,
+    active,
   );
 }
 
@@ -141,12 +152,19 @@ export function withAttemptSpan<T>(attempt: number, fn: () => Promise<T>): Promi
   return inSpan(`attempt ${attempt}`, SpanKind.INTERNAL, { "sluice.run.attempt": attempt }, fn);
 }
 
+/** The attributes of a state event without a message, one object per state type (the SDK copies them). */
+const stateTypeAttributes = new Map<string, Attributes>();
+
 /** Adds a run's state change to its span as an event (the span's state attribute follows it). */
 export function recordStateOnSpan(span: Span, name: string, type: string, message: string | null | undefined): void {
-  span.addEvent(
-    name,
-    message ? { "sluice.state.type": type, "sluice.state.message": message } : { "sluice.state.type": type },
-  );
+  let attributes = message
+    ? { "sluice.state.type": type, "sluice.state.message": message }
+    : stateTypeAttributes.get(type);
+  if (!attributes) {
+    attributes = { "sluice.state.type": type };
+    stateTypeAttributes.set(type, attributes);
+  }
+  span.addEvent(name, attributes);
   span.setAttribute("sluice.state.name", name);
 }
 
@@ -237,8 +255,25 @@ export interface ConsumedJob {
   runSpanIsConsumer?: boolean;
 }
 
-/** The messaging attributes a run span takes when it is its job's consumer span. */
+/** The messaging attributes a run span takes when it is its job's consumer span (the first run span under it). */
 const CONSUMED_JOB = createContextKey("sluice.consumed_job");
+interface ConsumedJobSpan {
+  attributes: Attributes;
+  taken: boolean;
+}
+
+/**
+ * The context a job's trace context continues. The runs of a chunk job carry the same one: the
+ * last one extracted is kept (each extraction parses the header and copies a context).
+ */
+let lastExtracted: { key: string; context: Context } | undefined;
+function producerContext(carrier: TraceCarrier | undefined): Context {
+  if (!carrier) return ROOT_CONTEXT;
+  // What `propagation.inject` writes: W3C trace context and baggage.
+  const key = `${carrier.traceparent} ${carrier.tracestate} ${carrier.baggage}`;
+  if (lastExtracted?.key !== key) lastExtracted = { key, context: propagation.extract(ROOT_CONTEXT, carrier) };
+  return lastExtracted.context;
+}
 
 /**
  * Processes a job inside a CONSUMER span, child of the producer's span in the job's trace context
@@ -254,7 +289,7 @@ export function consumeJob<T>(job: ConsumedJob, process: () => Promise<T>): Prom
     jobsInProgress[job.queue]--;
   };
   if (!enabled) return process().finally(done);
-  const parent = job.traceContext ? propagation.extract(ROOT_CONTEXT, job.traceContext) : ROOT_CONTEXT;
+  const parent = producerContext(job.traceContext);
   const attributes: Attributes = {
     "messaging.system": "bullmq",
     "messaging.operation.type": "process",
@@ -264,7 +299,10 @@ export function consumeJob<T>(job: ConsumedJob, process: () => Promise<T>): Prom
     "sluice.work_pool.name": job.pool,
     "sluice.queue.wait_ms": waitMs,
   };
-  if (job.runSpanIsConsumer) return context.with(parent.setValue(CONSUMED_JOB, attributes), process).finally(done);
+  if (job.runSpanIsConsumer) {
+    const consumed: ConsumedJobSpan = { attributes, taken: false };
+    return context.with(parent.setValue(CONSUMED_JOB, consumed), process).finally(done);
+  }
   return inSpan(`process ${job.queueName}`, SpanKind.CONSUMER, attributes, process, parent, job.isFailure).finally(
     done,
   );
