@@ -3,14 +3,19 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { SluiceClient } from "@sluice/client";
 import { ConfigurationError, DEFAULT_INLINE_PAYLOAD_BYTES } from "@sluice/core";
+import { tracingConfigured } from "@sluice/telemetry";
 import { z } from "zod";
 
 /**
  * A full GC once the heap is half again what was live after the last one: in the benchmarks this
  * kept the workers at 145-185 MB RSS through a 20,000-item .map() and cost the ETL runs no
- * measurable time (V8's own choice let old space grow to 3-4× the live heap first).
+ * measurable time (V8's own choice let old space grow to 3-4× the live heap first). Not with
+ * tracing on: every span lives until its batch is exported, long enough to reach the old
+ * generation, and full GCs then ran back to back (W2 25-37% slower traced than untraced, against
+ * about 0% with V8's own growth), so a traced process keeps V8's choice and more memory.
  */
 const DEFAULT_HEAP_GROWING_PERCENT = 50;
+const DEFAULT_HEAP_GROWING_PERCENT_TRACED = 0;
 
 const EnvSchema = z.object({
   SLUICE_DATABASE_URL: z.string().url().optional(),
@@ -42,7 +47,7 @@ const EnvSchema = z.object({
    * Server and workers: how far the heap may grow past its live size before a full GC (0: V8's own
    * choice, which let a worker with 40 MB live reach 150+ MB of heap during a 20,000-item .map()).
    */
-  SLUICE_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).default(DEFAULT_HEAP_GROWING_PERCENT),
+  SLUICE_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).optional(),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("warn"),
 });
 
@@ -75,7 +80,7 @@ export interface CliConfig {
   inlinePayloadBytes: number;
   /** Server: the tracing UI link the UI shows for a run's trace (SLUICE_TRACE_UI_URL). */
   traceUiUrl: string | undefined;
-  /** Server and workers: heap growth past the live size before a full GC, in % (SLUICE_HEAP_GROWING_PERCENT; 0: V8's default). */
+  /** Server and workers: heap growth past the live size before a full GC, in % (SLUICE_HEAP_GROWING_PERCENT; 0: V8's default; default 50, 0 with tracing on). */
   heapGrowingPercent: number;
 }
 
@@ -103,7 +108,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     workerLockSeconds: e.SLUICE_WORKER_LOCK_SECONDS,
     inlinePayloadBytes: e.SLUICE_INLINE_PAYLOAD_BYTES,
     traceUiUrl: e.SLUICE_TRACE_UI_URL,
-    heapGrowingPercent: e.SLUICE_HEAP_GROWING_PERCENT,
+    heapGrowingPercent:
+      e.SLUICE_HEAP_GROWING_PERCENT ??
+      (tracingConfigured(env) ? DEFAULT_HEAP_GROWING_PERCENT_TRACED : DEFAULT_HEAP_GROWING_PERCENT),
   };
 }
 
