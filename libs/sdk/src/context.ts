@@ -1,6 +1,6 @@
-/** The run context: which flow run and task run the current code belongs to (AsyncLocalStorage). */
-import { AsyncLocalStorage } from "node:async_hooks";
+/** The run context: which flow run and task run the current code belongs to (an async context slot). */
 import { NoRunContextError, type SqlDatabase } from "@sluice/core";
+import { ContextSlot } from "@sluice/telemetry";
 import type { Engine } from "./engine.js";
 import type { RunLogger } from "./run-logger.js";
 
@@ -32,15 +32,15 @@ export interface RunContext {
   taskCounters: Map<string, number>;
 }
 
-export const runContextStorage = new AsyncLocalStorage<RunContext>();
+export const runContextStorage = new ContextSlot<RunContext>("sluice.run_context");
 
 export function currentRunContext(): RunContext | undefined {
-  return runContextStorage.getStore();
+  return runContextStorage.get();
 }
 
 /** The current run's context; throws outside a flow or task run. */
 export function getRunContext(): RunContext {
-  const context = runContextStorage.getStore();
+  const context = runContextStorage.get();
   if (!context) throw new NoRunContextError("getRunContext()");
   return context;
 }

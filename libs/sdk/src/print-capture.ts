@@ -13,7 +13,7 @@ export function installPrintCapture(): void {
   for (const method of ["log", "info"] as const) {
     const original = console[method].bind(console);
     console[method] = (...args: unknown[]) => {
-      const context = runContextStorage.getStore();
+      const context = runContextStorage.get();
       if (context?.logPrints) {
         const [first, ...rest] = args;
         context.logger.info(formatMessage(first ?? "", rest));

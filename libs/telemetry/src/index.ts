@@ -1,3 +1,4 @@
+export * from "./context-slot.js";
 export * from "./logger.js";
 export * from "./metrics.js";
 export * from "./run-metrics.js";

@@ -57,6 +57,22 @@ export function isTracingEnabled(): boolean {
 export function setTracingEnabled(on: boolean): void {
   enabled = on;
   cachedTracer = undefined;
+  contextCarried = undefined;
+}
+
+/** Whether OpenTelemetry's context manager keeps values, probed once after tracing is switched on. */
+let contextCarried: boolean | undefined;
+const PROBE = createContextKey("sluice.context_probe");
+
+/**
+ * Whether tracing is on and OpenTelemetry has a context manager that carries values through async
+ * calls (the API's default one drops them: a program that turns Sluice's spans on without
+ * registering a context manager). See ContextSlot.
+ */
+export function tracingCarriesContext(): boolean {
+  if (!enabled) return false;
+  contextCarried ??= context.with(ROOT_CONTEXT.setValue(PROBE, true), () => context.active().getValue(PROBE) === true);
+  return contextCarried;
 }
 
 function tracer(): Tracer {
