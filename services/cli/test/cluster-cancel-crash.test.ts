@@ -81,6 +81,31 @@ describe("cancelling running flow runs", () => {
     ]);
   });
 
+  it("`flow-run cancel` aborts the flow's queued task runs where they run: each ends Cancelled", async () => {
+    await startWorker("w1");
+    await deployTestFlows();
+    const run = await createRun("Cancellable Queued Flow", "cancellable-queued", { ms: 60_000 });
+    await waitFor("both task runs Running", async () => {
+      const states = await taskRunStates(run.id);
+      return states.length === 2 && states.every((state) => state === "Running");
+    });
+
+    const cancelled = await runSluice(["flow-run", "cancel", run.id], env);
+    expect(cancelled.code).toBe(0);
+    const requested = Date.now();
+    await waitFor(
+      "the task runs Cancelled",
+      async () => {
+        const states = await taskRunStates(run.id);
+        return states.every((state) => state === "Cancelled");
+      },
+      10_000,
+    );
+    // The runs' shared signal fired at once: they did not sleep on, nor wait for the grace period.
+    expect(Date.now() - requested).toBeLessThan(5_000);
+    await waitFor("the run Cancelled", async () => (await stateOf(run.id)) === "Cancelled", 10_000);
+  });
+
   it("a flow that ignores its signal is abandoned after the grace period and recorded Cancelled", async () => {
     await startWorker("w1", { SLUICE_CANCEL_GRACE_SECONDS: "1" });
     await deployTestFlows();

@@ -27,6 +27,12 @@ export const cancellableFlow = flow(
   async ({ ms }) => nap(ms),
 );
 
+/** Its task runs are queued: a worker's task-run queue runs them, not the flow's process. */
+export const cancellableQueuedFlow = flow(
+  { name: "Cancellable Queued Flow", parameters: z.object({ ms: z.number().default(60_000) }) },
+  async ({ ms }) => await nap.map([ms, ms]),
+);
+
 /** Sleeps in the flow body itself and never looks at its signal. */
 export const stubbornFlow = flow(
   { name: "Stubborn Flow", parameters: z.object({ ms: z.number().default(60_000) }) },
