@@ -3,10 +3,12 @@
  * whose id is the flow run id, so enqueueing the same run twice is harmless; the job carries
  * everything a worker needs to run it, so workers never read Postgres.
  */
+
 import type { CollisionStrategy } from "@sluice/core";
 import { withProducerSpan } from "@sluice/telemetry";
-import { Queue, type QueueOptions } from "bullmq";
+import type { Queue, QueueOptions } from "bullmq";
 import type { Redis } from "ioredis";
+import { QueuesByName } from "./bullmq-connection.js";
 
 export interface FlowRunJob {
   flowRunId: string;
@@ -44,25 +46,20 @@ export function flowRunQueueName(workPoolName: string): string {
 
 /** Enqueues flow runs on their pool's queue (queues opened lazily, one per pool). */
 export class FlowRunQueues {
-  private readonly queues = new Map<string, Queue<FlowRunJob>>();
+  /** The pools' flow-run queues, and any other queue of theirs (`other`). */
+  private readonly queues: QueuesByName;
 
-  constructor(
-    readonly connection: Redis,
-    readonly prefix: string,
-    private readonly queueOptions: Partial<QueueOptions> = {},
-  ) {}
+  constructor(connection: Redis, prefix: string, queueOptions: Partial<QueueOptions> = {}) {
+    this.queues = new QueuesByName(connection, prefix, queueOptions);
+  }
 
   queue(workPoolName: string): Queue<FlowRunJob> {
-    let queue = this.queues.get(workPoolName);
-    if (!queue) {
-      queue = new Queue<FlowRunJob>(flowRunQueueName(workPoolName), {
-        ...this.queueOptions,
-        connection: this.connection,
-        prefix: this.prefix,
-      });
-      this.queues.set(workPoolName, queue);
-    }
-    return queue;
+    return this.queues.get<FlowRunJob>(flowRunQueueName(workPoolName));
+  }
+
+  /** Another queue by its full name (a pool's task-run queue), on the same connection. */
+  other(name: string): Queue {
+    return this.queues.get(name);
   }
 
   async enqueue(job: FlowRunJob, now = Date.now()): Promise<void> {
@@ -86,8 +83,7 @@ export class FlowRunQueues {
     return job !== undefined && job !== null;
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
-    this.queues.clear();
+  close(): Promise<void> {
+    return this.queues.close();
   }
 }

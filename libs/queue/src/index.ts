@@ -1,3 +1,4 @@
+export * from "./bullmq-connection.js";
 export * from "./chunk-progress.js";
 export * from "./event-stream.js";
 export * from "./event-stream-lag.js";

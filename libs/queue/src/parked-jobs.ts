@@ -9,9 +9,11 @@
  * holder's slot freed) promotes the longest-waiting job of that limit (`wakeNext`), which starts
  * at once. No polling interval.
  */
+
 import type { Lease } from "@sluice/core";
-import { type Job, Queue } from "bullmq";
+import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
+import { QueuesByName } from "./bullmq-connection.js";
 import type { RedisKeys } from "./keys.js";
 import type { RedisLeaseStore } from "./redis-lease-store.js";
 
@@ -37,15 +39,17 @@ export function parkedJobWaiter(queueName: string, jobId: string): string {
 }
 
 export class ParkedJobs {
-  private readonly queues = new Map<string, Queue>();
+  private readonly queues: QueuesByName;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    redis: Redis,
+    keys: RedisKeys,
     private readonly leases: RedisLeaseStore,
     /** Told when waking a parked job failed (it still wakes when its delay ends). */
     private readonly onWakeError?: (error: unknown, limitKey: string) => void,
-  ) {}
+  ) {
+    this.queues = new QueuesByName(redis, keys.prefix);
+  }
 
   /**
    * Takes a slot of each limit for `holder`, in the given order (keep it fixed: no two runs each
@@ -113,7 +117,7 @@ export class ParkedJobs {
    * taken, in which case it tries for its slots itself); false when it is gone or finished.
    */
   async promote(queueName: string, jobId: string): Promise<boolean> {
-    const job = await this.queue(queueName).getJob(jobId);
+    const job = await this.queues.get(queueName).getJob(jobId);
     if (!job) return false;
     try {
       await job.promote();
@@ -125,18 +129,8 @@ export class ParkedJobs {
     }
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
-    this.queues.clear();
-  }
-
-  private queue(name: string): Queue {
-    let queue = this.queues.get(name);
-    if (!queue) {
-      queue = new Queue(name, { connection: this.redis, prefix: this.keys.prefix });
-      this.queues.set(name, queue);
-    }
-    return queue;
+  close(): Promise<void> {
+    return this.queues.close();
   }
 }
 

@@ -3,9 +3,11 @@
  * long the oldest waiting job has been ready (`sluice_queue_jobs`,
  * `sluice_queue_oldest_waiting_job_age_seconds`). Used by the API's and the workers' `/metrics`.
  */
+
 import type { ServiceMetrics } from "@sluice/telemetry";
-import { type JobType, Queue } from "bullmq";
+import type { JobType } from "bullmq";
 import type { Redis } from "ioredis";
+import { QueuesByName } from "./bullmq-connection.js";
 import { flowRunQueueName } from "./flow-run-queue.js";
 import { taskRunQueueName } from "./task-run-queue.js";
 
@@ -33,26 +35,16 @@ export interface QueueStats {
 
 /** Reads the stats of every queue of the given pools (queues are opened once, closed by `close()`). */
 export class QueueStatsReader {
-  private readonly queues = new Map<string, Queue>();
+  private readonly queues: QueuesByName;
 
-  constructor(
-    private readonly connection: Redis,
-    private readonly prefix: string,
-  ) {}
-
-  private queue(name: string): Queue {
-    let queue = this.queues.get(name);
-    if (!queue) {
-      queue = new Queue(name, { connection: this.connection, prefix: this.prefix });
-      this.queues.set(name, queue);
-    }
-    return queue;
+  constructor(connection: Redis, prefix: string) {
+    this.queues = new QueuesByName(connection, prefix);
   }
 
   async read(pools: readonly string[], now = Date.now()): Promise<QueueStats[]> {
     const reads = pools.flatMap((pool) =>
       QUEUE_KINDS.map(async ([kind, nameOf]): Promise<QueueStats> => {
-        const queue = this.queue(nameOf(pool));
+        const queue = this.queues.get(nameOf(pool));
         const [raw, oldest] = await Promise.all([
           queue.getJobCounts(...(Object.keys(STATES) as JobType[])),
           queue.getJobs(["wait"], 0, 0, true),
@@ -72,9 +64,8 @@ export class QueueStatsReader {
     return Promise.all(reads);
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
-    this.queues.clear();
+  close(): Promise<void> {
+    return this.queues.close();
   }
 }
 

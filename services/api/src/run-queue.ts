@@ -13,7 +13,6 @@ import {
   taskRunQueueName,
 } from "@sluice/queue";
 import type { Logger } from "@sluice/telemetry";
-import { Queue } from "bullmq";
 
 export class FlowRunDispatcher {
   constructor(
@@ -86,16 +85,8 @@ export class FlowRunDispatcher {
   async queueDepth(workPoolName: string): Promise<{ flow_runs: JobCounts; task_runs: JobCounts }> {
     const states = ["waiting", "active", "delayed", "prioritized", "failed"] as const;
     const flowCounts = await this.queues.queue(workPoolName).getJobCounts(...states);
-    const taskQueue = new Queue(taskRunQueueName(workPoolName), {
-      connection: this.queues.connection,
-      prefix: this.queues.prefix,
-    });
-    try {
-      const taskCounts = await taskQueue.getJobCounts(...states);
-      return { flow_runs: depthOf(flowCounts), task_runs: depthOf(taskCounts) };
-    } finally {
-      await taskQueue.close();
-    }
+    const taskCounts = await this.queues.other(taskRunQueueName(workPoolName)).getJobCounts(...states);
+    return { flow_runs: depthOf(flowCounts), task_runs: depthOf(taskCounts) };
   }
 
   /** A pool's pause and concurrency limit apply to its queue, for every worker at once. */

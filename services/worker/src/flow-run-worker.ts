@@ -31,6 +31,7 @@ import {
   stateTypeOf,
 } from "@sluice/core";
 import {
+  bullmqConnection,
   FLOW_RUN_JOB_NAME,
   FlowRunCancellation,
   type FlowRunJob,
@@ -113,7 +114,7 @@ export class FlowRunWorker {
     // BullMQ never closes a connection it is given, so this worker keeps and closes its own.
     this.cancelSubscription = await this.cancellation.subscribe((flowRunId) => this.cancel(flowRunId));
     await this.workQueueLimits.start();
-    this.blockingConnection = options.connection.duplicate({ maxRetriesPerRequest: null });
+    this.blockingConnection = bullmqConnection(options.connection, { maxRetriesPerRequest: null });
     this.worker = new Worker<FlowRunJob>(
       flowRunQueueName(options.workPoolName),
       (job, token) => consumeJob(consumedJob(job, "flow-runs", options.workPoolName), () => this.process(job, token)),

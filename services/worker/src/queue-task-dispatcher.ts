@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { isAbsolute, relative } from "node:path";
 import type { TaskDispatcher, TaskRunRequest } from "@sluice/core";
 import {
+  bullmqConnection,
   redisKeys,
   type TaskRunJob,
   TaskRunPayloads,
@@ -50,7 +51,7 @@ export class QueueTaskDispatcher implements TaskDispatcher {
 
   constructor(private readonly options: QueueTaskDispatcherOptions) {
     this.payloads = options.payloads ?? new TaskRunPayloads();
-    this.queueConnection = options.connection.duplicate();
+    this.queueConnection = bullmqConnection(options.connection);
     this.queue = new Queue<TaskRunQueueJob>(taskRunQueueName(options.workPoolName), {
       connection: this.queueConnection,
       prefix: options.prefix,

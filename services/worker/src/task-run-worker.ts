@@ -12,6 +12,7 @@
 import { setMaxListeners } from "node:events";
 import { CancelledError, describeError, type Lease, Semaphore } from "@sluice/core";
 import {
+  bullmqConnection,
   ChunkProgress,
   FlowRunCancellation,
   isChunkJob,
@@ -116,7 +117,7 @@ export class TaskRunWorker {
       () => this.flowRunCancelled.clear(),
     );
     // BullMQ never closes a connection it is given, so this worker keeps and closes its own.
-    this.blockingConnection = options.connection.duplicate({ maxRetriesPerRequest: null });
+    this.blockingConnection = bullmqConnection(options.connection, { maxRetriesPerRequest: null });
     this.worker = new Worker<TaskRunQueueJob>(
       taskRunQueueName(options.workPoolName),
       (job, token) => this.process(job, token),
