@@ -5,6 +5,7 @@
  * its flow waiting forever); marks made in the same tick go to Redis together.
  */
 import type { Redis } from "ioredis";
+import { atEndOfTurn } from "./end-of-turn.js";
 import type { RedisKeys } from "./keys.js";
 
 /** A chunk's marks outlive it by this much at most (a chunk whose worker died and was never picked again). */
@@ -24,11 +25,16 @@ export class ChunkProgress {
     if (!batch) {
       const taskRunIds: string[] = [];
       const key = this.keys.chunkDone(jobId);
-      const sent = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-        this.batches.delete(jobId);
-        // Two plain commands (no MULTI needed: the TTL only cleans up), sent in one write.
-        await Promise.all([this.redis.sadd(key, ...taskRunIds), this.redis.pexpire(key, CHUNK_DONE_TTL_MS)]);
-      });
+      const sent = new Promise<void>((resolve, reject) =>
+        atEndOfTurn(() => {
+          this.batches.delete(jobId);
+          // Two plain commands (no MULTI needed: the TTL only cleans up), sent in the turn's write.
+          Promise.all([this.redis.sadd(key, ...taskRunIds), this.redis.pexpire(key, CHUNK_DONE_TTL_MS)]).then(
+            () => resolve(),
+            reject,
+          );
+        }),
+      );
       batch = { taskRunIds, sent };
       this.batches.set(jobId, batch);
     }

@@ -1,11 +1,14 @@
 /**
  * EventSink on the Redis event stream. `emit` never waits: the events emitted until the event
  * loop turns (a whole `.map()` worth of state changes, often) go out as one stream entry, in one
- * round trip. Failed writes are retried on `flush()`, so a short Redis outage delays events but
- * does not lose them.
+ * round trip. While an entry is on its way, the next one waits for it and gathers everything
+ * emitted meanwhile: under load (task runs finishing a few per tick) that is several ticks' worth
+ * per XADD instead of one, and when idle nothing waits longer than a tick. Failed writes are
+ * retried on `flush()`, so a short Redis outage delays events but does not lose them.
  */
 import type { EventSink, RunEvent } from "@sluice/core";
 import type { Redis } from "ioredis";
+import { atEndOfTurn } from "./end-of-turn.js";
 import { compareStreamIds, EVENT_FIELD, encodeEvents } from "./event-stream.js";
 
 /** Events per stream entry at most: keeps entries, and the recorder's batches, bounded. */
@@ -15,7 +18,7 @@ export class RedisEventSink implements EventSink {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly failed: string[] = [];
   private buffer: RunEvent[] = [];
-  private scheduled: NodeJS.Immediate | null = null;
+  private scheduled = false;
   /** Stream id of the newest event written, to wait for the recorder to reach it. */
   lastId: string | null = null;
 
@@ -29,12 +32,18 @@ export class RedisEventSink implements EventSink {
   emit(event: RunEvent): void {
     this.buffer.push(event);
     if (this.buffer.length >= MAX_EVENTS_PER_ENTRY) this.writeBuffer();
-    else this.scheduled ??= setImmediate(() => this.writeBuffer());
+    else if (this.inFlight.size === 0) this.scheduleWrite();
+    // Otherwise the write in flight schedules the next one when it is done.
+  }
+
+  private scheduleWrite(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    atEndOfTurn(() => this.writeBuffer());
   }
 
   private writeBuffer(): void {
-    if (this.scheduled) clearImmediate(this.scheduled);
-    this.scheduled = null;
+    this.scheduled = false;
     if (this.buffer.length === 0) return;
     const events = this.buffer;
     this.buffer = [];
@@ -50,7 +59,10 @@ export class RedisEventSink implements EventSink {
       .catch(() => {
         if (this.keepFailed) this.failed.push(payload);
       })
-      .finally(() => this.inFlight.delete(pending));
+      .finally(() => {
+        this.inFlight.delete(pending);
+        if (this.inFlight.size === 0 && this.buffer.length > 0) this.scheduleWrite();
+      });
     this.inFlight.add(pending);
   }
 

@@ -5,6 +5,7 @@
  * flow process parse every event of the whole pool), and nothing is polled.
  */
 import type { Redis } from "ioredis";
+import { atEndOfTurn } from "./end-of-turn.js";
 
 /** What a worker sends back: the task run's result, or the error it ended with. */
 export type TaskRunReply =
@@ -28,10 +29,13 @@ export class TaskRunReplySender {
     let batch = this.batches.get(stream);
     if (!batch) {
       const replies: TaskRunReply[] = [];
-      const sent = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-        this.batches.delete(stream);
-        await this.redis.xadd(stream, "*", REPLY_FIELD, JSON.stringify(replies.length === 1 ? replies[0] : replies));
-      });
+      const sent = new Promise<void>((resolve, reject) =>
+        atEndOfTurn(() => {
+          this.batches.delete(stream);
+          const payload = JSON.stringify(replies.length === 1 ? replies[0] : replies);
+          this.redis.xadd(stream, "*", REPLY_FIELD, payload).then(() => resolve(), reject);
+        }),
+      );
       batch = { replies, sent };
       this.batches.set(stream, batch);
     }
