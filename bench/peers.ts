@@ -76,6 +76,8 @@ export const PEER_SETTINGS: Record<Peer, PeerSettings> = {
 interface Producer {
   addMany(data: JobData, count: number): Promise<void>;
   add(data: JobData): Promise<void>;
+  /** Removes what finished jobs leave behind, so a timed run starts from empty queues and tables. */
+  clearFinished(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -96,6 +98,8 @@ async function startProducer(system: Peer, redisUrl: string, prefix: string, dat
           }
         },
         add: async (data) => void (await queue.add(data.kind, data, opts)),
+        // removeOnComplete: finished jobs leave nothing.
+        clearFinished: async () => {},
         close: async () => {
           await queue.close();
           connection.disconnect();
@@ -115,6 +119,8 @@ async function startProducer(system: Peer, redisUrl: string, prefix: string, dat
           }
         },
         add: async (data) => void (await utils.addJob(QUEUE, data)),
+        // graphile-worker deletes a job once it succeeds.
+        clearFinished: async () => {},
         close: async () => {
           await utils.release();
         },
@@ -132,6 +138,8 @@ async function startProducer(system: Peer, redisUrl: string, prefix: string, dat
           }
         },
         add: async (data) => void (await boss.send(QUEUE, data)),
+        // pg-boss keeps completed jobs in its job table (archived later): a second run would find them there.
+        clearFinished: () => boss.clearStorage(),
         close: () => boss.stop({ graceful: false, wait: true, timeout: 5000 }),
       };
     }
@@ -237,6 +245,7 @@ export async function startPeer(system: Peer, chainTaskMs: number, onStderr: (li
       /** When the last no-op job ran. */
       lastNoopAt: () => Math.max(...lastAts),
       addNoops: (count: number) => jobs.addMany({ kind: "noop" }, count),
+      clearFinished: () => jobs.clearFinished(),
       /** Enqueues latency job `seq`; resolves to when it was sent. */
       addLatencyJob: async (seq: number) => {
         const at = now();

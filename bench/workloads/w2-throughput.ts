@@ -129,6 +129,8 @@ export async function throughputPeer(ctx: BenchContext, peer: PeerRun): Promise<
   } = await measurePeakRss(peer.pids(), async () => {
     const seconds: number[] = [];
     for (let repeat = 0; repeat < repeats; repeat++) {
+      // From empty queues and tables, as Sluice's runs start from empty tables.
+      await peer.clearFinished();
       const base = peer.noopsDone();
       const sent = now();
       await peer.addNoops(count);
