@@ -5,7 +5,6 @@
  * flow process parse every event of the whole pool), and nothing is polled.
  */
 import type { Redis } from "ioredis";
-import { atEndOfTurn } from "./end-of-turn.js";
 
 /** What a worker sends back: the task run's result, or the error it ended with. */
 export type TaskRunReply =
@@ -16,31 +15,66 @@ const REPLY_FIELD = "r";
 /** A reply stream outlives its reader by this much at most (a process that died leaves nothing behind). */
 const REPLY_STREAM_TTL_SECONDS = 3600;
 
+/** Replies on their way to one stream together, and whoever waits for them to be in Redis. */
+interface ReplyBatch {
+  replies: TaskRunReply[];
+  sent: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+function newBatch(): ReplyBatch {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const sent = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { replies: [], sent, resolve, reject };
+}
+
 /**
- * Sends replies; those for the same stream in the same tick go in one entry (a worker finishing
- * many task runs of one `.map()` at once writes one entry, not one per run).
+ * Sends replies. A reply goes out at once unless one to the same stream is on its way; then it
+ * waits for that one and goes with every reply that came meanwhile, in one entry. So an idle
+ * worker answers a lone `.submit()` without delay (a chain of them is a flow's critical path), and
+ * a busy one writes one entry per round trip and stream rather than one per run (a `.map()`).
  */
 export class TaskRunReplySender {
-  private readonly batches = new Map<string, { replies: TaskRunReply[]; sent: Promise<void> }>();
+  /** Per stream: whether an entry is being written, and the replies waiting for it. */
+  private readonly streams = new Map<string, { writing: boolean; waiting: ReplyBatch | null }>();
 
   constructor(private readonly redis: Redis) {}
 
+  /** Resolves once the reply is in Redis. */
   send(stream: string, reply: TaskRunReply): Promise<void> {
-    let batch = this.batches.get(stream);
-    if (!batch) {
-      const replies: TaskRunReply[] = [];
-      const sent = new Promise<void>((resolve, reject) =>
-        atEndOfTurn(() => {
-          this.batches.delete(stream);
-          const payload = JSON.stringify(replies.length === 1 ? replies[0] : replies);
-          this.redis.xadd(stream, "*", REPLY_FIELD, payload).then(() => resolve(), reject);
-        }),
-      );
-      batch = { replies, sent };
-      this.batches.set(stream, batch);
+    let state = this.streams.get(stream);
+    if (!state) {
+      state = { writing: false, waiting: null };
+      this.streams.set(stream, state);
     }
-    batch.replies.push(reply);
-    return batch.sent;
+    state.waiting ??= newBatch();
+    state.waiting.replies.push(reply);
+    const { sent } = state.waiting;
+    if (!state.writing) this.writeWaiting(stream, state);
+    return sent;
+  }
+
+  private writeWaiting(stream: string, state: { writing: boolean; waiting: ReplyBatch | null }): void {
+    const batch = state.waiting;
+    if (!batch) {
+      this.streams.delete(stream);
+      return;
+    }
+    state.waiting = null;
+    state.writing = true;
+    const payload = JSON.stringify(batch.replies.length === 1 ? batch.replies[0] : batch.replies);
+    this.redis
+      .xadd(stream, "*", REPLY_FIELD, payload)
+      .then(() => batch.resolve(), batch.reject)
+      .finally(() => {
+        state.writing = false;
+        this.writeWaiting(stream, state);
+      });
   }
 }
 

@@ -35,6 +35,26 @@ describe("task-run replies", () => {
     expect(reader.waiting).toBe(0);
   });
 
+  it("go out one at a time when idle, and while one is on its way the others wait and go as one entry", async () => {
+    const sender = new TaskRunReplySender(ctx.redis);
+    const stream = redisKeys(ctx.prefix).taskRunReplies("no-reader");
+    // Idle: a lone reply is written at once, not held for others.
+    await sender.send(stream, { taskRunId: "lone", ok: true, value: 0 });
+    expect(await ctx.redis.xlen(stream)).toBe(1);
+    // Busy: the first goes at once, the three sent while it is on its way follow in one entry.
+    await Promise.all(["a", "b", "c", "d"].map((id, value) => sender.send(stream, { taskRunId: id, ok: true, value })));
+    const entries = await ctx.redis.xrange(stream, "-", "+");
+    expect(entries.map(([, fields]) => JSON.parse(fields[1] ?? "null"))).toEqual([
+      { taskRunId: "lone", ok: true, value: 0 },
+      { taskRunId: "a", ok: true, value: 0 },
+      [
+        { taskRunId: "b", ok: true, value: 1 },
+        { taskRunId: "c", ok: true, value: 2 },
+        { taskRunId: "d", ok: true, value: 3 },
+      ],
+    ]);
+  });
+
   it("ignore a duplicate reply (a redelivered run) and deliver replies sent before the reader read", async () => {
     const sender = new TaskRunReplySender(ctx.redis);
     const first = reader.wait<number>("run-1");
