@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MonotonicClock, type StatePoint, shouldApplyState } from "../src/index.js";
+import { isoTimestamp, MonotonicClock, type StatePoint, shouldApplyState } from "../src/index.js";
 
 const at = (ms: number) => new Date(Date.UTC(2024, 0, 1) + ms).toISOString();
 const point = (type: StatePoint["type"], ms: number, id = `${type}-${ms}`): StatePoint => ({
@@ -78,6 +78,21 @@ describe("MonotonicClock", () => {
       const next = { type, timestamp: clock.nextIso() };
       expect(shouldApplyState(current, next)).toBe(true);
       current = next;
+    }
+  });
+});
+
+describe("isoTimestamp", () => {
+  it("formats like Date#toISOString, across seconds, minutes, days and back in time", () => {
+    const base = Date.UTC(2026, 10, 26, 23, 59, 58, 990);
+    const times = [0, 1, 9, 10, 99, 100, 999, 1000, 1001, 1999, 2000, 2010, 60_000, 86_400_000].map((d) => base + d);
+    // Out of order and repeated, as two runs' clocks may ask.
+    for (const ms of [...times, ...times.reverse(), 0, 999, 1_000, 253402300799999, base]) {
+      expect(isoTimestamp(ms)).toBe(new Date(ms).toISOString());
+    }
+    for (let i = 0; i < 2000; i++) {
+      const ms = Math.floor(Math.random() * 4_102_444_800_000);
+      expect(isoTimestamp(ms)).toBe(new Date(ms).toISOString());
     }
   });
 });

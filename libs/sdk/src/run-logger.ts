@@ -1,6 +1,6 @@
 /** Run loggers: every line becomes a log event of the run (recorded in Postgres) and is shown to the user. */
 import type { LogEvent, LogLevel } from "@sluice/core";
-import { newRowId } from "@sluice/core";
+import { isoTimestamp, newRowId } from "@sluice/core";
 import type { Engine } from "./engine.js";
 
 export interface RunLogger {
@@ -58,11 +58,12 @@ export function nextLogTimestamp(now: number = Date.now()): string {
   const micros = Math.max(now * 1000, lastLogMicros + 1);
   lastLogMicros = micros;
   const millis = Math.floor(micros / 1000);
-  return `${new Date(millis).toISOString().slice(0, 23)}${String(micros % 1000).padStart(3, "0")}Z`;
+  return `${isoTimestamp(millis).slice(0, -1)}${String(micros % 1000).padStart(3, "0")}Z`;
 }
 
 /** console-style formatting: extra arguments are appended, objects as JSON. */
 export function formatMessage(message: unknown, args: unknown[]): string {
+  if (args.length === 0 && typeof message === "string") return message;
   const parts = [message, ...args].map((part) => {
     if (typeof part === "string") return part;
     if (part instanceof Error) return part.stack ?? part.message;
