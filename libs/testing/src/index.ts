@@ -22,6 +22,7 @@ export {
   startRedisServer,
   type ThrowawayServer,
 } from "./services.js";
+export { type WaitOptions, waitFor } from "./wait-for.js";
 
 export interface TestContext {
   redisUrl: string;

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { SluiceClient } from "@sluice/client";
-import { createTestContext, type TestContext } from "@sluice/testing";
+import { createTestContext, type TestContext, waitFor as waitUntil } from "@sluice/testing";
 import pg from "pg";
 
 const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -53,18 +53,13 @@ export function startSluice(args: string[], env: Record<string, string>): Sluice
   };
 }
 
-export async function waitFor<T>(
+/** As @sluice/testing's, looking every 100 ms, and a check that throws (a process still starting) is "not yet". */
+export function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined | null | false>,
   timeoutMs = 20_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return waitUntil(what, check, timeoutMs, { everyMs: 100, ignoreErrors: true });
 }
 
 export function clusterEnvFor(ctx: TestContext, port: number): Record<string, string> {

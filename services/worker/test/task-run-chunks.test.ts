@@ -7,11 +7,12 @@
 import { randomUUID } from "node:crypto";
 import { ChunkProgress, isChunkJob, type TaskRunJob, type TaskRunQueueJob, taskRunQueueName } from "@sluice/queue";
 import { flow } from "@sluice/sdk";
+import { waitFor } from "@sluice/testing";
 import { Queue, Worker } from "bullmq";
 import { expect, it } from "vitest";
 import { doubled, slowDoubled } from "./flows/limited-tasks.js";
 import { maxOverlap } from "./max-overlap.js";
-import { taskRunTimes, waitFor } from "./task-run-history.js";
+import { taskRunTimes } from "./task-run-history.js";
 import { POOL, useWorkerHarness } from "./worker-harness.js";
 
 const harness = useWorkerHarness({ queueTaskRuns: true });

@@ -6,11 +6,12 @@
 import { tagLimitKey } from "@sluice/core";
 import { FlowRunCancellation, taskRunQueueName } from "@sluice/queue";
 import { flow, getRunContext } from "@sluice/sdk";
+import { waitFor } from "@sluice/testing";
 import { Queue } from "bullmq";
 import { beforeEach, expect, it } from "vitest";
 import { quick, throttled, warehouseLoad } from "./flows/limited-tasks.js";
 import { maxOverlap } from "./max-overlap.js";
-import { taskRunTimes, waitFor } from "./task-run-history.js";
+import { taskRunTimes } from "./task-run-history.js";
 import { POOL, useWorkerHarness } from "./worker-harness.js";
 
 const harness = useWorkerHarness({ queueTaskRuns: true });

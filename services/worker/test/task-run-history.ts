@@ -1,4 +1,4 @@
-/** What the task-run worker tests read back: each task run's recorded history, and a poll until something holds. */
+/** What the task-run worker tests read back: each task run's recorded history. */
 import type { Database } from "@sluice/db";
 
 export interface TaskRunTimes {
@@ -19,19 +19,4 @@ export async function taskRunTimes(database: Database): Promise<TaskRunTimes[]> 
      FROM task_runs t JOIN task_run_states s ON s.task_run_id = t.id GROUP BY t.id`,
   );
   return rows;
-}
-
-/** Polls `check` every 50 ms until it gives a value, which it returns; throws after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | null | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
