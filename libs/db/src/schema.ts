@@ -11,10 +11,10 @@ import { sql } from "drizzle-orm";
 import {
   boolean,
   check,
+  customType,
   doublePrecision,
   index,
   integer,
-  jsonb,
   pgEnum,
   pgTable,
   text,
@@ -27,6 +27,17 @@ import {
 export const stateType = pgEnum("state_type", STATE_TYPES);
 /** What a run of a deployment at its concurrency limit does: wait for a slot, or be cancelled. */
 export const collisionStrategy = pgEnum("collision_strategy", COLLISION_STRATEGIES);
+
+/**
+ * A jsonb column whose value is read back as the driver parsed it. drizzle's own jsonb parses a
+ * string value a second time, so a task that returned the string "42" (or "null") read back as the
+ * number 42 (or null).
+ */
+const jsonb = customType<{ data: unknown; driverData: unknown }>({
+  dataType: () => "jsonb",
+  toDriver: (value) => JSON.stringify(value),
+  fromDriver: (value) => value,
+});
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 const created = () => timestamptz("created").notNull().defaultNow();

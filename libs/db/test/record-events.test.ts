@@ -143,6 +143,47 @@ describe("recordEvents", () => {
     expect(await getFlowRun(database.db, oid)).toMatchObject({ stateName: "Running", runCount: 1, endTime: null });
   });
 
+  it("keeps every field of task runs, their states and logs, whatever characters they hold", async () => {
+    const tags = ["etl", 'quo"ted', "back\\slash", "comma, and space", "{braces}", "NULL", ""];
+    const fresh = taskRunCreated(null, { tags, taskInputs: { rows: [{ input_type: "parameter", name: "rows" }] } });
+    const plain = taskRunCreated(null, { tags, cacheKey: "k-1", cacheExpiration: at(60), dynamicKey: "7" });
+    const id = fresh.taskRun.id;
+    await recordEvents(database, [
+      fresh,
+      state("task_run", id, "Pending", 0),
+      state("task_run", id, "Running", 1, { runCount: 1 }),
+      log(null, id, 'line with "quotes" and \\ backslash', 1),
+      state("task_run", id, "Completed", 2, { runCount: 1, data: "null" }),
+    ]);
+    await recordEvents(database, [plain]);
+    expect(await getTaskRun(database.db, id)).toMatchObject({
+      tags,
+      taskInputs: { rows: [{ input_type: "parameter", name: "rows" }] },
+      stateName: "Completed",
+      runCount: 1,
+      result: "null", // the string, not a missing result
+      startTime: new Date(at(1)),
+      endTime: new Date(at(2)),
+      totalRunTime: 1,
+    });
+    expect(await getTaskRun(database.db, plain.taskRun.id)).toMatchObject({
+      tags,
+      cacheKey: "k-1",
+      cacheExpiration: new Date(at(60)),
+      dynamicKey: "7",
+      stateType: null,
+      result: null,
+    });
+    const states = await getTaskRunStates(database.db, id);
+    expect(states.map((s) => [s.name, s.runCount, s.data, s.message, s.force])).toEqual([
+      ["Pending", 0, null, null, false],
+      ["Running", 1, null, null, false],
+      ["Completed", 1, "null", null, false],
+    ]);
+    const logs = await database.pool.query("SELECT message, level, flow_run_id FROM logs WHERE task_run_id = $1", [id]);
+    expect(logs.rows).toEqual([{ message: 'line with "quotes" and \\ backslash', level: 20, flow_run_id: null }]);
+  });
+
   it("never overwrites a terminal state with a later unforced one, but applies a forced retry", async () => {
     const created = taskRunCreated(null);
     const id = created.taskRun.id;
