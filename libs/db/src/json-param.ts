@@ -1,4 +1,4 @@
-/** Serialises rows into the single jsonb parameter the batch statements read with jsonb_to_recordset. */
+/** Serialises rows (objects, or arrays of fields) into the single jsonb parameter of a batch statement. */
 
 /** NUL, and lone UTF-16 surrogates, are valid in JS strings but rejected by Postgres text and jsonb. */
 const UNSTORABLE = /\\u0000|\\ud[89a-f]/i;

@@ -99,7 +99,7 @@ async function insertTaskRuns(client: SqlExecutor, batch: Partitioned): Promise<
     if (states) states.push(state);
     else statesByRun.set(state.runId, [state]);
   }
-  const fresh: object[] = [];
+  const fresh: unknown[][] = [];
   for (const event of batch.taskRuns) {
     const current = freshRunState(statesByRun.get(event.taskRun.id) ?? []);
     if (current) fresh.push(taskRunRow(event, current));
@@ -210,59 +210,78 @@ function traceRow({ flowRun, timestamp }: FlowRunCreatedEvent) {
   return { id: flowRun.id, trace_id: flowRun.traceId, created: timestamp };
 }
 
-/** The row of a task run, with its current state when it is known here (one shape for every row: one JSON pass). */
-function taskRunRow({ taskRun, timestamp }: TaskRunCreatedEvent, state: FreshRunState = NO_STATE) {
-  return {
-    id: taskRun.id,
-    name: taskRun.name,
-    flow_run_id: taskRun.flowRunId,
-    task_key: taskRun.taskKey,
-    dynamic_key: taskRun.dynamicKey,
-    cache_key: taskRun.cacheKey,
-    cache_expiration: taskRun.cacheExpiration,
-    tags: taskRun.tags,
-    task_inputs: taskRun.taskInputs,
-    expected_start_time: taskRun.expectedStartTime,
-    created: timestamp,
-    state_id: state.state_id,
-    state_type: state.state_type,
-    state_name: state.state_name,
-    state_timestamp: state.state_timestamp,
-    state_message: state.state_message,
-    run_count: state.run_count,
-    start_time: state.start_time,
-    end_time: state.end_time,
-    total_run_time: state.total_run_time,
-    next_scheduled_start_time: state.next_scheduled_start_time,
-    result: state.result,
-  };
+/*
+ * The rows every task run makes travel as arrays of their fields (see record-events-sql.ts); the
+ * statements read them by position, in these orders. An undefined field becomes null.
+ */
+
+/**
+ * The row of a task run, with its current state when it is known here (one shape for every row:
+ * one JSON pass): id, name, flow_run_id, task_key, dynamic_key, cache_key, cache_expiration, tags
+ * (as a Postgres array literal), task_inputs, expected_start_time, created, then state_id,
+ * state_type, state_name, state_timestamp, state_message, run_count, start_time, end_time,
+ * total_run_time, next_scheduled_start_time, result.
+ */
+function taskRunRow({ taskRun, timestamp }: TaskRunCreatedEvent, state: FreshRunState = NO_STATE): unknown[] {
+  return [
+    taskRun.id,
+    taskRun.name,
+    taskRun.flowRunId,
+    taskRun.taskKey,
+    taskRun.dynamicKey,
+    taskRun.cacheKey,
+    taskRun.cacheExpiration,
+    textArrayLiteral(taskRun.tags),
+    taskRun.taskInputs,
+    taskRun.expectedStartTime,
+    timestamp,
+    state.state_id,
+    state.state_type,
+    state.state_name,
+    state.state_timestamp,
+    state.state_message,
+    state.run_count,
+    state.start_time,
+    state.end_time,
+    state.total_run_time,
+    state.next_scheduled_start_time,
+    state.result,
+  ];
 }
 
-function stateRow(event: StateEvent) {
-  return {
-    id: event.id,
-    run_id: event.runId,
-    type: event.type,
-    name: event.name,
-    timestamp: event.timestamp,
-    message: event.message,
-    data: event.data,
-    run_count: event.runCount,
-    scheduled_time: event.scheduledTime,
-    force: event.force,
-  };
+/** `{"a","b \"c\""}`: a text[] literal, every element quoted (so commas, braces and spaces are kept). */
+function textArrayLiteral(values: readonly string[] | null | undefined): string {
+  if (!values || values.length === 0) return "{}";
+  return `{${values.map((value) => `"${String(value).replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
 }
 
-function logRow(event: LogEvent) {
-  return {
-    id: event.id,
-    flow_run_id: event.flowRunId,
-    task_run_id: event.taskRunId,
-    name: event.name,
-    level: LOG_LEVEL_NUMBERS[event.level] ?? (typeof event.level === "number" ? event.level : LOG_LEVEL_NUMBERS.INFO),
-    message: event.message,
-    timestamp: event.timestamp,
-  };
+/** id, run_id, type, name, timestamp, message, data, run_count, scheduled_time, force. */
+function stateRow(event: StateEvent): unknown[] {
+  return [
+    event.id,
+    event.runId,
+    event.type,
+    event.name,
+    event.timestamp,
+    event.message,
+    event.data,
+    event.runCount,
+    event.scheduledTime,
+    event.force,
+  ];
+}
+
+/** id, flow_run_id, task_run_id, name, level, message, timestamp. */
+function logRow(event: LogEvent): unknown[] {
+  return [
+    event.id,
+    event.flowRunId,
+    event.taskRunId,
+    event.name,
+    LOG_LEVEL_NUMBERS[event.level] ?? (typeof event.level === "number" ? event.level : LOG_LEVEL_NUMBERS.INFO),
+    event.message,
+    event.timestamp,
+  ];
 }
 
 function cacheRow(event: CacheEntryEvent) {
