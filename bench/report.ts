@@ -107,7 +107,7 @@ export function tableRows(results: readonly Result[]): TableRow[] {
       system: row.system,
       value: formatValue(row.metric, row.value),
       ratio,
-      goal: goal ? `${goal.met ? "✓" : "✗"} ${goal.text}` : "",
+      goal: goal ? `${goal.met === null ? "? (peers not run)" : goal.met ? "✓" : "✗"} ${goal.text}` : "",
     };
   });
 }
