@@ -3,6 +3,11 @@
  * adds one entry to the awaiting process's own reply stream, which that process reads with a
  * blocking XREAD. Each process reads only its own replies (BullMQ's queue events would make every
  * flow process parse every event of the whole pool), and nothing is polled.
+ *
+ * A run the awaiting process ran itself (a worker runs the flows and the task runs of its pool,
+ * and often takes the task a flow of its own submitted) is answered in the process, through
+ * `LocalReplies`: no entry, no round trip, no wake-up of the blocked read. The reply still goes
+ * through JSON, so the flow gets the same value whichever worker ran the task.
  */
 import type { Redis } from "ioredis";
 
@@ -33,6 +38,24 @@ function newBatch(): ReplyBatch {
   return { replies: [], sent, resolve, reject };
 }
 
+/** The reply readers of this process, by stream: where a sender hands a reply over directly. */
+export class LocalReplies {
+  private readonly readers = new Map<string, TaskRunReplyReader>();
+
+  add(reader: TaskRunReplyReader): void {
+    this.readers.set(reader.stream, reader);
+  }
+
+  remove(reader: TaskRunReplyReader): void {
+    if (this.readers.get(reader.stream) === reader) this.readers.delete(reader.stream);
+  }
+
+  /** The reader of `stream` in this process, if it is here and open. */
+  readerOf(stream: string): TaskRunReplyReader | undefined {
+    return this.readers.get(stream);
+  }
+}
+
 /**
  * Sends replies. A reply goes out at once unless one to the same stream is on its way; then it
  * waits for that one and goes with every reply that came meanwhile, in one entry. So an idle
@@ -43,10 +66,19 @@ export class TaskRunReplySender {
   /** Per stream: whether an entry is being written, and the replies waiting for it. */
   private readonly streams = new Map<string, { writing: boolean; waiting: ReplyBatch | null }>();
 
-  constructor(private readonly redis: Redis) {}
+  constructor(
+    private readonly redis: Redis,
+    /** Readers in this process, answered without Redis. */
+    private readonly local?: LocalReplies,
+  ) {}
 
-  /** Resolves once the reply is in Redis. */
+  /** Resolves once the reply is in Redis, or handed to a reader in this process. */
   send(stream: string, reply: TaskRunReply): Promise<void> {
+    const reader = this.local?.readerOf(stream);
+    if (reader) {
+      reader.receive(JSON.stringify(reply));
+      return Promise.resolve();
+    }
     let state = this.streams.get(stream);
     if (!state) {
       state = { writing: false, waiting: null };
@@ -94,7 +126,11 @@ export class TaskRunReplyReader {
   constructor(
     private readonly connection: Redis,
     readonly stream: string,
-  ) {}
+    /** Where senders in this process find this reader (until it is closed). */
+    private readonly local?: LocalReplies,
+  ) {
+    local?.add(this);
+  }
 
   /**
    * Resolves with the run's result (or rejects with its error) when its reply arrives. Call it
@@ -158,10 +194,14 @@ export class TaskRunReplyReader {
 
   private deliver(fields: string[]): void {
     const index = fields.indexOf(REPLY_FIELD);
-    if (index < 0) return;
+    if (index >= 0) this.receive(fields[index + 1] ?? "");
+  }
+
+  /** Settles the waits of the reply (or replies) in this JSON text; anything else is ignored. */
+  receive(payload: string): void {
     let replies: TaskRunReply | TaskRunReply[];
     try {
-      replies = JSON.parse(fields[index + 1] ?? "") as TaskRunReply | TaskRunReply[];
+      replies = JSON.parse(payload) as TaskRunReply | TaskRunReply[];
     } catch {
       return;
     }
@@ -179,6 +219,7 @@ export class TaskRunReplyReader {
   /** Rejects every wait still pending; the owner then disconnects the connection (ending a blocked read). */
   close(): void {
     this.closed = true;
+    this.local?.remove(this);
     for (const waiter of this.waiters.values()) waiter.reject(new Error("task-run reply reader closed"));
     this.waiters.clear();
   }

@@ -1,7 +1,7 @@
 import { createTestContext, type TestContext } from "@sluice/testing";
 import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { redisKeys, TaskRunReplyReader, TaskRunReplySender } from "../src/index.js";
+import { LocalReplies, redisKeys, TaskRunReplyReader, TaskRunReplySender } from "../src/index.js";
 
 let ctx: TestContext;
 let readerConnection: Redis;
@@ -77,6 +77,30 @@ describe("task-run replies", () => {
     await sender.send(reader.stream, { taskRunId: "enqueued", ok: true, value: "on time" });
     expect(await other).toBe("on time");
     expect(reader.waiting).toBe(0);
+  });
+
+  it("to a reader in the same process go straight to it, as JSON, and through Redis once it is closed", async () => {
+    const local = new LocalReplies();
+    const hereConnection = ctx.redis.duplicate();
+    const here = new TaskRunReplyReader(hereConnection, redisKeys(ctx.prefix).taskRunReplies("flow-process-2"), local);
+    const sender = new TaskRunReplySender(ctx.redis, local);
+    const result = here.wait<{ at: string; rows: number[] }>("run-1");
+    const failed = here.wait("run-2");
+    await sender.send(here.stream, { taskRunId: "run-1", ok: true, value: { at: new Date(0) as never, rows: [1, 2] } });
+    await sender.send(here.stream, { taskRunId: "run-2", ok: false, error: { name: "KeyError", message: "'id'" } });
+    // The value the flow gets is the JSON one, as from any other worker (a Date arrives as its string).
+    expect(await result).toEqual({ at: "1970-01-01T00:00:00.000Z", rows: [1, 2] });
+    await expect(failed).rejects.toMatchObject({ name: "KeyError", message: "'id'" });
+    expect(await ctx.redis.exists(here.stream)).toBe(0); // nothing went through Redis
+    // A reader elsewhere (another process) still gets its replies through Redis.
+    const there = reader.wait<number>("run-3");
+    await sender.send(reader.stream, { taskRunId: "run-3", ok: true, value: 3 });
+    expect(await there).toBe(3);
+    // Closed, the reader is no longer found here: replies to its stream go to Redis.
+    here.close();
+    await sender.send(here.stream, { taskRunId: "run-4", ok: true, value: 4 });
+    expect(await ctx.redis.xlen(here.stream)).toBe(1);
+    hereConnection.disconnect();
   });
 
   it("close() rejects what is still awaited", async () => {

@@ -9,6 +9,7 @@ import { isAbsolute, relative } from "node:path";
 import type { TaskDispatcher, TaskRunRequest } from "@sluice/core";
 import {
   bullmqConnection,
+  type LocalReplies,
   redisKeys,
   type TaskRunJob,
   TaskRunPayloads,
@@ -32,6 +33,8 @@ export interface QueueTaskDispatcherOptions {
   local: TaskDispatcher;
   /** Large arguments and results through the result store (default: everything inline). */
   payloads?: TaskRunPayloads;
+  /** Shared with the task-run worker of this process: replies to runs it ran skip Redis. */
+  localReplies?: LocalReplies;
 }
 
 export class QueueTaskDispatcher implements TaskDispatcher {
@@ -137,7 +140,7 @@ export class QueueTaskDispatcher implements TaskDispatcher {
       // Replies are read with blocking XREADs: a connection of its own, closed by close().
       this.repliesConnection = this.options.connection.duplicate({ maxRetriesPerRequest: null });
       const stream = redisKeys(this.options.prefix).taskRunReplies(randomUUID());
-      this.replies = new TaskRunReplyReader(this.repliesConnection, stream);
+      this.replies = new TaskRunReplyReader(this.repliesConnection, stream, this.options.localReplies);
     }
     return this.replies;
   }

@@ -16,6 +16,7 @@ import {
   ChunkProgress,
   FlowRunCancellation,
   isChunkJob,
+  type LocalReplies,
   parkedJobWaiter,
   RedisLeaseStore,
   redisKeys,
@@ -58,6 +59,8 @@ export interface TaskRunWorkerOptions {
   logger: Logger;
   /** Large arguments and results through the result store (default: everything inline). */
   payloads?: TaskRunPayloads;
+  /** Shared with the task dispatcher of this process: replies to its flows skip Redis. */
+  localReplies?: LocalReplies;
 }
 
 export class TaskRunWorker {
@@ -121,7 +124,7 @@ export class TaskRunWorker {
     // would hold each one for a turn of the event loop (0.18 against 0.05 ms for a round trip on
     // an idle Redis), and the sender batches replies itself while one is on its way.
     this.repliesConnection = options.connection.duplicate({ enableAutoPipelining: false });
-    this.replies = new TaskRunReplySender(this.repliesConnection);
+    this.replies = new TaskRunReplySender(this.repliesConnection, options.localReplies);
     // BullMQ never closes a connection it is given, so this worker keeps and closes its own.
     this.blockingConnection = bullmqConnection(options.connection, { maxRetriesPerRequest: null });
     this.worker = new Worker<TaskRunQueueJob>(

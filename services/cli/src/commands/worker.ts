@@ -2,7 +2,7 @@
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { createDatabase, PostgresResultStore } from "@sluice/db";
-import { redisKeys, TaskRunPayloads } from "@sluice/queue";
+import { LocalReplies, redisKeys, TaskRunPayloads } from "@sluice/queue";
 import { configureEngine } from "@sluice/sdk";
 import { type Logger, startTelemetry } from "@sluice/telemetry";
 import {
@@ -76,6 +76,8 @@ export async function workerStartCommand(
     onError: (error) => logger.warn({ err: error }, "could not delete task-run payloads (they expire)"),
   });
   // Task runs the flows here submit go on the pool's task queue, for every worker to share.
+  // This process often runs the task runs its own flows submit: their replies skip Redis.
+  const localReplies = new LocalReplies();
   const taskDispatcher = new QueueTaskDispatcher({
     connection: redis,
     prefix: config.redisPrefix,
@@ -83,6 +85,7 @@ export async function workerStartCommand(
     flowsDir,
     local: cluster.engine.dispatcher,
     payloads,
+    localReplies,
   });
   cluster.engine.dispatcher = taskDispatcher;
   configureEngine(cluster.engine);
@@ -95,6 +98,7 @@ export async function workerStartCommand(
     engine: cluster.engine,
     logger,
     payloads,
+    localReplies,
     lockDurationMs: config.workerLockSeconds * 1000,
   });
   await taskWorker.start();
