@@ -13,6 +13,7 @@ import { setMaxListeners } from "node:events";
 import { CancelledError, describeError, type Lease, Semaphore } from "@sluice/core";
 import {
   bullmqConnection,
+  CANCELLED_MARKER_TTL_SECONDS,
   ChunkProgress,
   FlowRunCancellation,
   isChunkJob,
@@ -46,6 +47,12 @@ import type { Redis } from "ioredis";
 import { DEFAULT_LOCK_DURATION_MS } from "./flow-run-worker.js";
 import { consumedJob } from "./job-telemetry.js";
 
+/**
+ * As long as Redis keeps a cancellation's marker, which answers for a cancelled flow run once the
+ * worker has forgotten it: after that neither knows (a worker started later never heard it either).
+ */
+const DEFAULT_CANCELLATION_MEMORY_MS = CANCELLED_MARKER_TTL_SECONDS * 1000;
+
 export interface TaskRunWorkerOptions {
   connection: Redis;
   prefix: string;
@@ -61,6 +68,11 @@ export interface TaskRunWorkerOptions {
   payloads?: TaskRunPayloads;
   /** Shared with the task dispatcher of this process: replies to its flows skip Redis. */
   localReplies?: LocalReplies;
+  /**
+   * How long the worker remembers whether a flow run is cancelled (announced, or asked of Redis)
+   * before asking Redis again. Default 10 minutes, as long as Redis keeps the cancellation marker.
+   */
+  cancellationMemoryMs?: number;
 }
 
 export class TaskRunWorker {
@@ -78,6 +90,8 @@ export class TaskRunWorker {
   /**
    * Whether a flow run was cancelled, asked of Redis once per flow run rather than once per task
    * run: a cancellation announced afterwards arrives through the subscription and updates it.
+   * Every entry is forgotten after `cancellationMemoryMs`, so the map stays small on a long-lived
+   * worker that hears every cancellation of its pool.
    */
   private readonly flowRunCancelled = new Map<string, Promise<boolean>>();
   /** Task runs this worker ran, whatever their outcome (not counting runs put back to wait for a slot). */
@@ -113,7 +127,7 @@ export class TaskRunWorker {
     this.cancellation = new FlowRunCancellation(options.connection, redisKeys(options.prefix));
     this.cancelSubscription = await this.cancellation.subscribe(
       (flowRunId) => {
-        this.flowRunCancelled.set(flowRunId, Promise.resolve(true));
+        this.rememberCancelled(flowRunId, Promise.resolve(true));
         this.running.get(flowRunId)?.controller.abort(new CancelledError("Flow run cancelled"));
         this.wakeParked(flowRunId);
       },
@@ -401,12 +415,24 @@ export class TaskRunWorker {
     let cancelled = this.flowRunCancelled.get(flowRunId);
     if (!cancelled) {
       cancelled = this.cancellation?.isCancelled(flowRunId) ?? Promise.resolve(false);
-      this.flowRunCancelled.set(flowRunId, cancelled);
-      cancelled.catch(() => this.flowRunCancelled.delete(flowRunId));
-      // Forgotten after a while: the map stays small on a long-lived worker.
-      setTimeout(() => this.flowRunCancelled.delete(flowRunId), 60_000).unref();
+      this.rememberCancelled(flowRunId, cancelled);
     }
     return cancelled;
+  }
+
+  /** Flow runs whose cancellation (or not) this worker remembers. */
+  get rememberedCancellations(): number {
+    return this.flowRunCancelled.size;
+  }
+
+  /** Remembers for `cancellationMemoryMs` (a failed question not at all); a newer answer replaces it. */
+  private rememberCancelled(flowRunId: string, cancelled: Promise<boolean>): void {
+    this.flowRunCancelled.set(flowRunId, cancelled);
+    const forget = () => {
+      if (this.flowRunCancelled.get(flowRunId) === cancelled) this.flowRunCancelled.delete(flowRunId);
+    };
+    cancelled.catch(forget);
+    setTimeout(forget, this.options.cancellationMemoryMs ?? DEFAULT_CANCELLATION_MEMORY_MS).unref();
   }
 
   private load(module: string, taskName: string): Promise<Task<unknown[], unknown>> {

@@ -3,6 +3,7 @@
  * slot taken is AwaitingConcurrencySlot with its job parked (it holds no worker slot), and starts
  * when a run that frees the slot promotes it (or, for a slot of a dead holder, when its lease expires).
  */
+import { randomUUID } from "node:crypto";
 import { tagLimitKey } from "@sluice/core";
 import { FlowRunCancellation, taskRunQueueName } from "@sluice/queue";
 import { flow, getRunContext } from "@sluice/sdk";
@@ -137,3 +138,11 @@ it("cancelling the flow wakes its parked task runs: they end Cancelled without w
     expect(run.running).toBeNull();
   }
 }, 30_000);
+
+it("a task-run worker forgets the cancellations it heard after a while: its memory stays small however many there are", async () => {
+  const worker = await harness.startTaskRunWorker(2, { cancellationMemoryMs: 500 });
+  const cancellation = new FlowRunCancellation(harness.ctx.redis, harness.keys);
+  for (const flowRunId of [randomUUID(), randomUUID(), randomUUID()]) await cancellation.announce(flowRunId);
+  await waitFor("the three announcements heard", async () => worker.rememberedCancellations === 3);
+  await waitFor("the three forgotten", async () => worker.rememberedCancellations === 0, 5_000);
+});
