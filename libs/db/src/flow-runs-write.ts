@@ -23,8 +23,10 @@ import { and, eq, getTableColumns, inArray, type SQL, sql } from "drizzle-orm";
 import type { AnySluiceDb } from "./client.js";
 import { pgErrorCode } from "./errors.js";
 import { deleteRunChildren } from "./flows.js";
+import { storableJson, textArrayLiteral } from "./json-param.js";
+import { queryOnce } from "./queryable.js";
 import { applyStatesSql, FLOW_RUN_TABLES, lockRunsSql } from "./record-events-sql.js";
-import { type Deployment, deployments, type FlowRun, flowRunStates, flowRuns } from "./schema.js";
+import { type Deployment, type FlowRun, flowRunStates, flowRuns } from "./schema.js";
 import { DEFAULT_WORK_POOL_NAME, DEFAULT_WORK_QUEUE_NAME } from "./work-pools.js";
 
 export interface InitialState {
@@ -39,8 +41,9 @@ export interface InitialState {
 export interface NewFlowRun {
   /** Default: a new uuid. */
   id?: string;
-  /** The flow's id, or an expression giving it (see createDeploymentFlowRun's `unchangedSince`). */
-  flowId: string | SQL;
+  flowId: string;
+  /** Created only while the deployment's row is at this version (see createDeploymentFlowRun's `unchangedSince`). */
+  deploymentRowVersion?: string;
   /** Default: a generated adjective-animal name. */
   name?: string;
   deploymentId?: string | null;
@@ -72,69 +75,81 @@ export interface WithdrawnRun {
   workPoolName: string | null;
 }
 
+/**
+ * A flow run and its first state, in one statement (atomic on its own, one round trip, prepared
+ * once per connection): the state is inserted only if the run was. Any unique key may conflict:
+ * the id, (deployment, idempotency key), (deployment, auto-scheduled time). With a deployment row
+ * version ($4), flow_id is the deployment's only while its row is at that version (Postgres's
+ * xmin, which every update of the row changes) and NULL otherwise, so the insert fails as a whole
+ * (see createDeploymentFlowRun's `unchangedSince`).
+ */
+const INSERT_FLOW_RUN = `
+WITH run AS (
+  INSERT INTO flow_runs (id, name, flow_id, deployment_id, parent_task_run_id, parameters, tags,
+    expected_start_time, next_scheduled_start_time, start_time, end_time, run_count, state_id,
+    state_type, state_name, state_timestamp, state_message, work_pool_name, work_queue_name,
+    idempotency_key, auto_scheduled, empirical_policy, trace_id, created, updated)
+  VALUES (coalesce($1::uuid, gen_random_uuid()), $2,
+    CASE WHEN $4::xid IS NULL THEN $3::uuid
+      ELSE (SELECT flow_id FROM deployments WHERE id = $5::uuid AND xmin = $4::xid) END,
+    $5::uuid, $6::uuid, $7::jsonb, $8::text[], $9::timestamptz, $10::timestamptz, $11::timestamptz,
+    $12::timestamptz, $13::integer, $14::uuid, $15::state_type, $16, $24::timestamptz, $17, $18, $19,
+    $20, $21::boolean, $22::jsonb, $23, $24::timestamptz, $24::timestamptz)
+  ON CONFLICT DO NOTHING
+  RETURNING *
+),
+state AS (
+  INSERT INTO flow_run_states (id, flow_run_id, type, name, "timestamp", message, run_count, scheduled_time, created)
+  SELECT $14::uuid, run.id, $15::state_type, $16, $24::timestamptz, $17, $13::integer, $10::timestamptz,
+    $24::timestamptz
+  FROM run
+)
+SELECT * FROM run`;
+
 /** Creates a flow run with its initial state (history row and current state) in one statement. */
 export async function insertFlowRun(db: AnySluiceDb, run: NewFlowRun, now: Date = new Date()): Promise<CreatedFlowRun> {
   const initial = run.state ?? { type: "SCHEDULED" };
   const expectedStartTime = run.expectedStartTime ?? initial.scheduledTime ?? now;
   const scheduledTime = initial.type === "SCHEDULED" ? (initial.scheduledTime ?? expectedStartTime) : null;
-  const state = {
-    id: newRowId(),
-    type: initial.type,
-    name: initial.name ?? defaultStateName(initial.type),
-    message: initial.message ?? null,
-    timestamp: now,
-    runCount: initial.type === "RUNNING" ? 1 : 0,
-    scheduledTime,
-  };
-  const insertRun = db
-    .insert(flowRuns)
-    .values({
-      ...(run.id !== undefined ? { id: run.id } : {}),
-      name: run.name ?? generateRunName(),
-      flowId: run.flowId,
-      deploymentId: run.deploymentId ?? null,
-      parentTaskRunId: run.parentTaskRunId ?? null,
-      parameters: run.parameters ?? {},
-      tags: run.tags ?? [],
-      expectedStartTime,
-      nextScheduledStartTime: scheduledTime,
-      startTime: state.type === "RUNNING" ? now : null,
-      endTime: isTerminal(state.type) ? now : null,
-      runCount: state.runCount,
-      stateId: state.id,
-      stateType: state.type,
-      stateName: state.name,
-      stateTimestamp: now,
-      stateMessage: state.message,
-      workPoolName: run.workPoolName ?? null,
-      workQueueName: run.workQueueName ?? null,
-      idempotencyKey: run.idempotencyKey ?? null,
-      autoScheduled: run.autoScheduled ?? false,
-      empiricalPolicy: run.empiricalPolicy ?? {},
-      traceId: run.traceId ?? null,
-      created: now,
-      updated: now,
-    })
-    // Any unique key: the id, (deployment, idempotency key), (deployment, auto-scheduled time).
-    .onConflictDoNothing()
-    .returning();
-  // One statement (atomic on its own, one round trip): the run, and its first state only if the run was inserted.
-  const result = await db.execute(sql`
-WITH run AS (${insertRun.getSQL()}),
-state AS (
-  INSERT INTO ${flowRunStates} (id, flow_run_id, type, name, "timestamp", message, run_count, scheduled_time, created)
-  SELECT ${state.id}::uuid, run.id, ${state.type}::state_type, ${state.name}, ${now.toISOString()}::timestamptz,
-    ${state.message}::text, ${state.runCount}::integer, ${scheduledTime?.toISOString() ?? null}::timestamptz,
-    ${now.toISOString()}::timestamptz
-  FROM run
-)
-SELECT * FROM run`);
-  const [inserted] = (result as unknown as { rows: Record<string, unknown>[] }).rows;
+  const runCount = initial.type === "RUNNING" ? 1 : 0;
+  const at = now.toISOString();
+  const [inserted] = await queryOnce(db, {
+    name: "sluice_insert_flow_run",
+    text: INSERT_FLOW_RUN,
+    values: [
+      run.id ?? null,
+      run.name ?? generateRunName(),
+      run.flowId,
+      run.deploymentRowVersion ?? null,
+      run.deploymentId ?? null,
+      run.parentTaskRunId ?? null,
+      jsonParam(run.parameters ?? {}),
+      textArrayLiteral(run.tags),
+      expectedStartTime.toISOString(),
+      scheduledTime?.toISOString() ?? null,
+      initial.type === "RUNNING" ? at : null,
+      isTerminal(initial.type) ? at : null,
+      runCount,
+      newRowId(),
+      initial.type,
+      initial.name ?? defaultStateName(initial.type),
+      initial.message ?? null,
+      run.workPoolName ?? null,
+      run.workQueueName ?? null,
+      run.idempotencyKey ?? null,
+      run.autoScheduled ?? false,
+      jsonParam(run.empiricalPolicy ?? {}),
+      run.traceId ?? null,
+      at,
+    ],
+  });
   if (inserted) return { flowRun: flowRunFromRow(inserted), created: true };
   const existing = await findEquivalentRun(db, run, expectedStartTime);
   if (!existing) throw new Error("Flow run insert conflicted with a row that is gone");
   return { flowRun: existing, created: false };
 }
+
+const jsonParam = (value: unknown) => storableJson(JSON.stringify(value));
 
 const FLOW_RUN_COLUMNS = Object.entries(getTableColumns(flowRuns));
 
@@ -214,10 +229,8 @@ export async function createDeploymentFlowRun(
   } = {},
 ): Promise<CreatedFlowRun> {
   const scheduledTime = request.scheduledTime ?? request.state?.scheduledTime ?? now;
-  const flowId =
-    options.unchangedSince === undefined ? deployment.flowId : flowIdIfUnchanged(deployment.id, options.unchangedSince);
   try {
-    return await insertDeploymentRun(db, deployment, flowId, request, scheduledTime, now);
+    return await insertDeploymentRun(db, deployment, options.unchangedSince, request, scheduledTime, now);
   } catch (error) {
     if (options.unchangedSince !== undefined && isNullFlowId(error)) throw new DeploymentChangedError(deployment.id);
     throw error;
@@ -232,14 +245,6 @@ export class DeploymentChangedError extends Error {
   }
 }
 
-/**
- * The deployment's flow id while its row is at `rowVersion` (Postgres's xmin, which every update
- * of the row changes), NULL otherwise: flow_id is NOT NULL, so the insert then fails as a whole.
- */
-function flowIdIfUnchanged(deploymentId: string, rowVersion: string): SQL {
-  return sql`(SELECT flow_id FROM ${deployments} WHERE id = ${deploymentId}::uuid AND xmin = ${rowVersion}::xid)`;
-}
-
 function isNullFlowId(error: unknown): boolean {
   const cause = error instanceof Error && error.cause ? error.cause : error;
   return pgErrorCode(cause) === "23502" && (cause as { column?: string }).column === "flow_id";
@@ -247,8 +252,8 @@ function isNullFlowId(error: unknown): boolean {
 
 function insertDeploymentRun(
   db: AnySluiceDb,
-  deployment: Pick<Deployment, "id" | "parameters" | "tags" | "workPoolName" | "workQueueName">,
-  flowId: string | SQL,
+  deployment: Pick<Deployment, "id" | "flowId" | "parameters" | "tags" | "workPoolName" | "workQueueName">,
+  deploymentRowVersion: string | undefined,
   request: DeploymentRunRequest,
   scheduledTime: Date,
   now: Date,
@@ -257,7 +262,8 @@ function insertDeploymentRun(
     db,
     {
       id: request.id,
-      flowId,
+      flowId: deployment.flowId,
+      deploymentRowVersion,
       name: request.name,
       deploymentId: deployment.id,
       parentTaskRunId: request.parentTaskRunId ?? null,

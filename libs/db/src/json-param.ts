@@ -1,4 +1,4 @@
-/** Serialises rows (objects, or arrays of fields) into the single jsonb parameter of a batch statement. */
+/** Parameters of hand-written statements: rows serialised into one jsonb parameter, text arrays as literals. */
 
 /** NUL, and lone UTF-16 surrogates, are valid in JS strings but rejected by Postgres text and jsonb. */
 const UNSTORABLE = /\\u0000|\\ud[89a-f]/i;
@@ -18,4 +18,10 @@ export function toJsonParam(rows: readonly object[]): string {
 export function storableJson(json: string): string {
   if (!UNSTORABLE.test(json)) return json;
   return JSON.stringify(JSON.parse(json), storableStrings);
+}
+
+/** `{"a","b \"c\""}`: a text[] literal, every element quoted (so commas, braces and spaces are kept). */
+export function textArrayLiteral(values: readonly string[] | null | undefined): string {
+  if (!values || values.length === 0) return "{}";
+  return `{${values.map((value) => `"${String(value).replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
 }

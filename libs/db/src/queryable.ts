@@ -4,7 +4,7 @@
  */
 import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
-import type { Database, SluiceDb } from "./client.js";
+import type { AnySluiceDb, Database, SluiceDb } from "./client.js";
 import type { EmbeddedDatabase, EmbeddedDb } from "./embedded.js";
 
 export type DbHandle = Database | SluiceDb | pg.Pool | EmbeddedDatabase | EmbeddedDb | PGlite;
@@ -29,6 +29,19 @@ function targetOf(handle: DbHandle): Connection | PGlite {
 
 function isPool(connection: Connection): connection is pg.Pool {
   return connection instanceof pg.Pool || "idleCount" in connection;
+}
+
+/**
+ * Runs one statement on its own (it commits by itself): on a Postgres server on a pooled
+ * connection, prepared once per connection when it has a `name`; on PGlite as it is.
+ */
+export async function queryOnce<Row = Record<string, unknown>>(
+  handle: DbHandle | AnySluiceDb,
+  statement: { name?: string; text: string; values?: unknown[] },
+): Promise<Row[]> {
+  const target = targetOf(handle as DbHandle);
+  if (isPGlite(target)) return (await target.query<Row>(statement.text, statement.values)).rows;
+  return (await target.query(statement)).rows as Row[];
 }
 
 /**

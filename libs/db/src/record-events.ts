@@ -18,7 +18,7 @@ import {
   type TaskRunCreatedEvent,
 } from "@sluice/core";
 import { type FreshRunState, freshRunState, NO_STATE } from "./fresh-run-state.js";
-import { toJsonParam } from "./json-param.js";
+import { textArrayLiteral, toJsonParam } from "./json-param.js";
 import { type DbHandle, type SqlExecutor, withTransaction } from "./queryable.js";
 import {
   applyStatesSql,
@@ -247,12 +247,6 @@ function taskRunRow({ taskRun, timestamp }: TaskRunCreatedEvent, state: FreshRun
     state.next_scheduled_start_time,
     state.result,
   ];
-}
-
-/** `{"a","b \"c\""}`: a text[] literal, every element quoted (so commas, braces and spaces are kept). */
-function textArrayLiteral(values: readonly string[] | null | undefined): string {
-  if (!values || values.length === 0) return "{}";
-  return `{${values.map((value) => `"${String(value).replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
 }
 
 /** id, run_id, type, name, timestamp, message, data, run_count, scheduled_time, force. */

@@ -3,10 +3,13 @@ import {
   createDatabase,
   createDeploymentFlowRun,
   type Database,
+  DeploymentChangedError,
   ensureFlow,
   getDeployment,
   getFlowRun,
   getFlowRunStates,
+  getVersionedDeploymentSummary,
+  insertFlowRun,
   listScheduledDeployments,
   recordEvents,
   setFlowRunState,
@@ -86,6 +89,62 @@ describe("createDeploymentFlowRun", () => {
       created: false,
       flowRun: { id: first.flowRun.id, parameters: { a: 1, tableName: "users" } },
     });
+  });
+});
+
+describe("insertFlowRun", () => {
+  it("stores every field as given: tags with quotes and commas, NULs dropped from parameters, the first state", async () => {
+    const d = await deployment();
+    const tags = ['say "hi"', "a,b", "{braces}", "back\\slash", "NULL", ""];
+    const { flowRun, created } = await insertFlowRun(database.db, {
+      flowId: d.flowId,
+      deploymentId: d.id,
+      name: "odd-fields",
+      parameters: { text: "nul\u0000here", nested: { list: [1, "2", null] }, answer: "42" },
+      tags,
+      empiricalPolicy: { retries: 2 },
+      idempotencyKey: "key",
+      workPoolName: "etl-pool",
+      state: { type: "RUNNING", message: "started elsewhere" },
+    });
+    expect(created).toBe(true);
+    const read = await getFlowRun(database.db, flowRun.id);
+    for (const run of [flowRun, read]) {
+      expect(run).toMatchObject({
+        name: "odd-fields",
+        tags,
+        parameters: { text: "nulhere", nested: { list: [1, "2", null] }, answer: "42" },
+        empiricalPolicy: { retries: 2 },
+        idempotencyKey: "key",
+        workPoolName: "etl-pool",
+        stateType: "RUNNING",
+        stateName: "Running",
+        stateMessage: "started elsewhere",
+        runCount: 1,
+        nextScheduledStartTime: null,
+        endTime: null,
+      });
+      expect(run?.startTime).toEqual(run?.stateTimestamp);
+    }
+    expect((await getFlowRunStates(database.db, flowRun.id)).map((s) => [s.name, s.message])).toEqual([
+      ["Running", "started elsewhere"],
+    ]);
+  });
+
+  it("creates a deployment's run only while the deployment's row is at the version it was read at", async () => {
+    const d = await deployment();
+    const summary = await getVersionedDeploymentSummary(database.db, d.id);
+    if (!summary) throw new Error("no deployment summary");
+    const created = await createDeploymentFlowRun(database.db, summary, {}, new Date(), {
+      unchangedSince: summary.rowVersion,
+    });
+    expect(created.flowRun).toMatchObject({ flowId: d.flowId, deploymentId: d.id, parameters: { tableName: "users" } });
+    await database.pool.query(`UPDATE deployments SET parameters = '{"tableName": "accounts"}' WHERE id = $1`, [d.id]);
+    await expect(
+      createDeploymentFlowRun(database.db, summary, {}, new Date(), { unchangedSince: summary.rowVersion }),
+    ).rejects.toBeInstanceOf(DeploymentChangedError);
+    expect(await count("flow_runs")).toBe(1);
+    expect(await count("flow_run_states")).toBe(1);
   });
 });
 
