@@ -249,6 +249,12 @@ export async function startSluiceCluster(
   return cluster;
 }
 
+/**
+ * SQL for a timestamp column as epoch milliseconds with its microseconds (a float): Postgres keeps
+ * the engine's state timestamps to the microsecond, which a JS Date would cut to the millisecond.
+ */
+export const epochMs = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
+
 /** Creates a flow run of a deployment through the API (`create_flow_run`). */
 export async function createFlowRun(
   cluster: SluiceCluster,

@@ -5,7 +5,7 @@
  * handler, timed from the first enqueue to the end of the last job. One short untimed warm-up run
  * each (workers load the flow's module), then the median of `chainRepeats` runs.
  */
-import { createFlowRun, type SluiceCluster, waitForFlowRuns, waitUntil } from "../cluster.js";
+import { createFlowRun, epochMs, type SluiceCluster, waitForFlowRuns, waitUntil } from "../cluster.js";
 import { type BenchContext, now } from "../context.js";
 import type { PeerRun } from "../peers.js";
 import { median, round, VARIANT } from "../results.js";
@@ -30,11 +30,11 @@ export async function chainSluice(ctx: BenchContext, cluster: SluiceCluster): Pr
       const sent = now();
       const id = await createFlowRun(cluster, deployment, { length: i === 0 ? WARM_UP_LENGTH : length, taskMs });
       await waitForFlowRuns(cluster, [id], `chain run ${id}`, undefined, 10);
-      const { rows } = await cluster.pool.query<{ ts: Date }>(
-        "SELECT timestamp AS ts FROM flow_run_states WHERE flow_run_id = $1 AND type = 'COMPLETED'",
+      const { rows } = await cluster.pool.query<{ ms: number }>(
+        `SELECT ${epochMs("timestamp")} AS ms FROM flow_run_states WHERE flow_run_id = $1 AND type = 'COMPLETED'`,
         [id],
       );
-      const completed = rows[0]?.ts.getTime() ?? Number.NaN;
+      const completed = rows[0]?.ms ?? Number.NaN;
       if (i > 0) seconds.push((completed - sent) / 1000);
       ctx.progress.update(++done / (variants.length * (repeats + 1)), `${how}, run ${i}/${repeats}`);
     }

@@ -6,7 +6,7 @@
  * cluster the same, recorded as the "(tracing on)" variants.
  */
 import type { ApiDeployment } from "@sluice/client";
-import { createFlowRun, type SluiceCluster, waitForFlowRuns, waitUntil } from "../cluster.js";
+import { createFlowRun, epochMs, type SluiceCluster, waitForFlowRuns, waitUntil } from "../cluster.js";
 import { type BenchContext, formatCount, now } from "../context.js";
 import { describePeaks, measurePeakRss } from "../memory.js";
 import type { PeerRun } from "../peers.js";
@@ -98,13 +98,13 @@ async function timeOneMap(
   }, "every task run recorded Completed");
   const recorded = (now() - sent) / 1000;
   await waitForFlowRuns(cluster, [id], "the map's flow run");
-  const { rows } = await cluster.pool.query<{ ts: Date; states: number }>(
-    `SELECT (SELECT timestamp FROM flow_run_states WHERE flow_run_id = $1 AND type = 'COMPLETED') AS ts,
+  const { rows } = await cluster.pool.query<{ ms: number | null; states: number }>(
+    `SELECT (SELECT ${epochMs("timestamp")} FROM flow_run_states WHERE flow_run_id = $1 AND type = 'COMPLETED') AS ms,
             (SELECT count(*)::int FROM task_run_states s JOIN task_runs t ON t.id = s.task_run_id
               WHERE t.flow_run_id = $1) AS states`,
     [id],
   );
-  const inFlow = ((rows[0]?.ts.getTime() ?? Number.NaN) - sent) / 1000;
+  const inFlow = ((rows[0]?.ms ?? Number.NaN) - sent) / 1000;
   return { recorded, inFlow, states: rows[0]?.states ?? 0 };
 }
 

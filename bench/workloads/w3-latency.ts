@@ -7,7 +7,7 @@
  * Also the peak RSS of Sluice's processes during it. On a traced cluster the same, recorded as the
  * "(tracing on)" variants.
  */
-import { apiLoadClient, createFlowRun, type SluiceCluster, waitForFlowRuns, waitUntil } from "../cluster.js";
+import { apiLoadClient, createFlowRun, epochMs, type SluiceCluster, waitForFlowRuns, waitUntil } from "../cluster.js";
 import { type BenchContext, formatCount, now } from "../context.js";
 import { describePeaks, measurePeakRss } from "../memory.js";
 import type { PeerRun } from "../peers.js";
@@ -75,14 +75,14 @@ export async function latencySluice(ctx: BenchContext, cluster: SluiceCluster): 
     await waitForFlowRuns(cluster, ids, "every run Completed", (n) =>
       ctx.progress.update(0.9 + (0.1 * n) / runs, `${formatCount(n)}/${formatCount(runs)} runs Completed`),
     );
-    const { rows } = await cluster.pool.query<{ flow_run_id: string; type: string; ts: Date }>(
-      "SELECT flow_run_id, type, timestamp AS ts FROM flow_run_states WHERE flow_run_id = ANY($1) AND type IN ('RUNNING', 'COMPLETED')",
+    const { rows } = await cluster.pool.query<{ flow_run_id: string; type: string; ms: number }>(
+      `SELECT flow_run_id, type, ${epochMs("timestamp")} AS ms FROM flow_run_states WHERE flow_run_id = ANY($1) AND type IN ('RUNNING', 'COMPLETED')`,
       [ids],
     );
     const toRunning: number[] = [];
     const toCompleted: number[] = [];
     for (const row of rows) {
-      const latency = row.ts.getTime() - (sent.get(row.flow_run_id) as number);
+      const latency = row.ms - (sent.get(row.flow_run_id) as number);
       (row.type === "RUNNING" ? toRunning : toCompleted).push(latency);
     }
     return { toRunning, toCompleted, exported: exported() };

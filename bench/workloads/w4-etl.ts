@@ -7,7 +7,15 @@
  */
 import { extractUsers, loadUsers, transformUsers } from "../../examples/flows/etl_pipeline.js";
 import { startUsersFixture } from "../../examples/flows/fixtures/users-server.js";
-import { BenchError, createFlowRun, freePort, type SluiceCluster, WORKER_LIMIT, waitForFlowRuns } from "../cluster.js";
+import {
+  BenchError,
+  createFlowRun,
+  epochMs,
+  freePort,
+  type SluiceCluster,
+  WORKER_LIMIT,
+  waitForFlowRuns,
+} from "../cluster.js";
 import { type BenchContext, formatCount, mapLimit, now } from "../context.js";
 import { round, VARIANT } from "../results.js";
 
@@ -59,11 +67,11 @@ export async function etlSluice(ctx: BenchContext, cluster: SluiceCluster): Prom
       (n) => ctx.progress.update((0.6 * n) / runs, `sluice: ${n}/${runs} runs Completed`),
       100,
     );
-    const { rows } = await cluster.pool.query<{ ts: Date }>(
-      "SELECT max(timestamp) AS ts FROM flow_run_states WHERE flow_run_id = ANY($1) AND type = 'COMPLETED'",
+    const { rows } = await cluster.pool.query<{ ms: number | null }>(
+      `SELECT max(${epochMs("timestamp")}) AS ms FROM flow_run_states WHERE flow_run_id = ANY($1) AND type = 'COMPLETED'`,
       [ids],
     );
-    const sluiceSeconds = ((rows[0]?.ts.getTime() ?? Number.NaN) - sent) / 1000;
+    const sluiceSeconds = ((rows[0]?.ms ?? Number.NaN) - sent) / 1000;
     await checkLoaded(cluster, sluiceTables[0] as string, users);
     await checkLoaded(cluster, sluiceTables.at(-1) as string, users);
     await dropTables(cluster, sluiceTables);

@@ -18,23 +18,57 @@ export interface StatePoint {
 export function shouldApplyState(current: StatePoint | null, incoming: StatePoint & { force?: boolean }): boolean {
   if (current === null) return true;
   if (incoming.id !== undefined && incoming.id === current.id) return false;
-  if (Date.parse(incoming.timestamp) <= Date.parse(current.timestamp)) return false;
+  if (timestampMicros(incoming.timestamp) <= timestampMicros(current.timestamp)) return false;
   if (isTerminal(current.type) && !incoming.force) return false;
   return true;
 }
 
 /**
  * A clock that never repeats or goes backwards for one run: consecutive transitions of a run
- * always get strictly increasing timestamps, so "newest wins" is well defined even within 1 ms.
+ * always get strictly increasing timestamps, so "newest wins" is well defined. They are in
+ * microseconds, as Postgres keeps them: a run's Pending, Running and Completed a few hundred
+ * microseconds apart are stamped so, not pushed a millisecond apart each, which would add that
+ * much to every run's recorded timeline.
  */
 export class MonotonicClock {
   private last = 0;
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly nowMicros: () => number = preciseNowMicros) {}
   nextIso(): string {
-    const t = Math.max(this.now(), this.last + 1);
+    const t = Math.max(this.nowMicros(), this.last + 1);
     this.last = t;
-    return isoTimestamp(t);
+    return isoTimestampMicros(t);
   }
+}
+
+let preciseOrigin = performance.timeOrigin;
+
+/**
+ * The wall clock in microseconds: Date.now()'s millisecond and the monotonic clock's fraction of
+ * it. Re-anchored whenever the two part by more than a millisecond (the wall clock was stepped).
+ */
+export function preciseNowMicros(): number {
+  const wall = Date.now();
+  let precise = preciseOrigin + performance.now();
+  if (precise < wall - 1 || precise > wall + 2) {
+    preciseOrigin = wall + 0.5 - performance.now();
+    precise = wall + 0.5;
+  }
+  return Math.floor(precise * 1000);
+}
+
+const FRACTION = /\.(\d+)(?=Z|[+-]\d\d:?\d\d$)/i;
+
+/** Microseconds since the epoch of an ISO timestamp (its digits past the millisecond included). */
+export function timestampMicros(iso: string): number {
+  const micros = Date.parse(iso) * 1000;
+  const digits = FRACTION.exec(iso)?.[1];
+  return digits && digits.length > 3 ? micros + Number(digits.slice(3, 6).padEnd(3, "0")) : micros;
+}
+
+/** `isoTimestamp` with microseconds: "2024-01-01T00:00:00.123456Z". */
+export function isoTimestampMicros(micros: number): string {
+  const millis = Math.floor(micros / 1000);
+  return `${isoTimestamp(millis).slice(0, -1)}${String(micros - millis * 1000).padStart(3, "0")}Z`;
 }
 
 /** The cached "YYYY-MM-DDTHH:MM:SS." of the second last formatted. */

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { isoTimestamp, MonotonicClock, type StatePoint, shouldApplyState } from "../src/index.js";
+import {
+  isoTimestamp,
+  MonotonicClock,
+  preciseNowMicros,
+  type StatePoint,
+  shouldApplyState,
+  timestampMicros,
+} from "../src/index.js";
 
 const at = (ms: number) => new Date(Date.UTC(2024, 0, 1) + ms).toISOString();
 const point = (type: StatePoint["type"], ms: number, id = `${type}-${ms}`): StatePoint => ({
@@ -42,6 +49,14 @@ describe("shouldApplyState", () => {
     expect(shouldApplyState(point("FAILED", 10, "x"), { ...point("SCHEDULED", 11, "x"), force: true })).toBe(false);
   });
 
+  it("compares instants to the microsecond", () => {
+    const current = { type: "PENDING" as const, timestamp: "2024-01-01T00:00:00.500100Z" };
+    expect(shouldApplyState(current, { type: "RUNNING", timestamp: "2024-01-01T00:00:00.500200Z" })).toBe(true);
+    expect(shouldApplyState(current, { type: "RUNNING", timestamp: "2024-01-01T00:00:00.500Z" })).toBe(false);
+    expect(shouldApplyState(current, { type: "RUNNING", timestamp: "2024-01-01T01:00:00.5001+01:00" })).toBe(false);
+    expect(shouldApplyState(current, { type: "RUNNING", timestamp: "2024-01-01T01:00:00.500101+01:00" })).toBe(true);
+  });
+
   it("compares instants, not strings", () => {
     const current = { type: "RUNNING" as const, timestamp: "2024-01-01T00:00:00.500Z" };
     expect(shouldApplyState(current, { type: "COMPLETED", timestamp: "2024-01-01T01:00:00+01:00" })).toBe(false);
@@ -50,25 +65,33 @@ describe("shouldApplyState", () => {
 });
 
 describe("MonotonicClock", () => {
-  it("gives strictly increasing timestamps when the clock stands still", () => {
-    const frozen = Date.UTC(2024, 0, 1);
+  it("stamps in microseconds, strictly increasing when the clock stands still", () => {
+    const frozen = Date.UTC(2024, 0, 1) * 1000 + 123_456;
     const clock = new MonotonicClock(() => frozen);
     const stamps = Array.from({ length: 5 }, () => clock.nextIso());
-    expect(stamps[0]).toBe(new Date(frozen).toISOString());
+    expect(stamps.slice(0, 2)).toEqual(["2024-01-01T00:00:00.123456Z", "2024-01-01T00:00:00.123457Z"]);
     for (let i = 1; i < stamps.length; i++) {
-      expect(Date.parse(stamps[i] as string)).toBe(Date.parse(stamps[i - 1] as string) + 1);
+      expect(timestampMicros(stamps[i] as string)).toBe(timestampMicros(stamps[i - 1] as string) + 1);
     }
   });
 
   it("never goes backwards when the clock does, and follows it forward again", () => {
-    let now = 1_000_000;
+    let now = 1_000_000_000;
     const clock = new MonotonicClock(() => now);
-    const first = Date.parse(clock.nextIso());
-    now -= 5000;
-    const second = Date.parse(clock.nextIso());
+    const first = timestampMicros(clock.nextIso());
+    now -= 5_000_000;
+    const second = timestampMicros(clock.nextIso());
     expect(second).toBe(first + 1);
-    now = 2_000_000;
-    expect(Date.parse(clock.nextIso())).toBe(2_000_000);
+    now = 2_000_000_999;
+    expect(clock.nextIso()).toBe("1970-01-01T00:33:20.000999Z");
+  });
+
+  it("reads the wall clock to the microsecond", () => {
+    const before = Date.now();
+    const micros = preciseNowMicros();
+    const after = Date.now();
+    expect(micros).toBeGreaterThanOrEqual((before - 1) * 1000);
+    expect(micros).toBeLessThanOrEqual((after + 2) * 1000);
   });
 
   it("makes each successive state of a run apply", () => {

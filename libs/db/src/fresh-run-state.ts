@@ -8,7 +8,7 @@
  * the states in time order up to the first terminal one, and the current state is its last.
  * Any other history returns null, and the run takes the SQL path.
  */
-import { isTerminal, type StateEvent } from "@sluice/core";
+import { isTerminal, type StateEvent, timestampMicros } from "@sluice/core";
 
 /** The run row's state and timing columns, as the batch statement reads them. */
 export interface FreshRunState {
@@ -25,8 +25,8 @@ export interface FreshRunState {
   result: unknown;
 }
 
-/** `toISOString()`'s form: milliseconds in UTC, so Date.parse is exact and ordering matches Postgres. */
-const CANONICAL_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+/** UTC with milliseconds (`toISOString()`) or microseconds (the engine's): ordering matches Postgres's. */
+const CANONICAL_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(\d{3})?Z$/;
 
 /** A run with no state yet. */
 export const NO_STATE: FreshRunState = {
@@ -46,24 +46,24 @@ export const NO_STATE: FreshRunState = {
 /** The row's columns from its whole history `states` (any order), or null when the SQL rule must decide. */
 export function freshRunState(states: readonly StateEvent[]): FreshRunState | null {
   if (states.length === 0) return NO_STATE;
-  const timed: { state: StateEvent; ms: number }[] = [];
+  const timed: { state: StateEvent; micros: number }[] = [];
   for (const state of states) {
     if (state.force || !CANONICAL_TIMESTAMP.test(state.timestamp)) return null;
-    timed.push({ state, ms: Date.parse(state.timestamp) });
+    timed.push({ state, micros: timestampMicros(state.timestamp) });
   }
-  timed.sort((a, b) => a.ms - b.ms);
+  timed.sort((a, b) => a.micros - b.micros);
   let startTime: string | null = null;
-  let totalRunMs = 0;
+  let totalRunMicros = 0;
   let last = timed[0] as (typeof timed)[number];
   for (let i = 0; i < timed.length; i++) {
     const point = timed[i] as (typeof timed)[number];
     const next = timed[i + 1];
-    if (next && next.ms === point.ms) return null;
+    if (next && next.micros === point.micros) return null;
     last = point;
     if (isTerminal(point.state.type)) break;
     if (point.state.type === "RUNNING") {
       startTime ??= point.state.timestamp;
-      if (next) totalRunMs += next.ms - point.ms;
+      if (next) totalRunMicros += next.micros - point.micros;
     }
   }
   const { state } = last;
@@ -76,7 +76,7 @@ export function freshRunState(states: readonly StateEvent[]): FreshRunState | nu
     run_count: state.runCount ?? 0,
     start_time: startTime,
     end_time: isTerminal(state.type) ? state.timestamp : null,
-    total_run_time: totalRunMs / 1000,
+    total_run_time: totalRunMicros / 1_000_000,
     next_scheduled_start_time: state.type === "SCHEDULED" ? (state.scheduledTime ?? state.timestamp) : null,
     result: state.type === "COMPLETED" ? (state.data ?? null) : null,
   };

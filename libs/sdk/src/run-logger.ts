@@ -1,6 +1,6 @@
 /** Run loggers: every line becomes a log event of the run (recorded in Postgres) and is shown to the user. */
 import type { LogEvent, LogLevel } from "@sluice/core";
-import { isoTimestamp, newRowId } from "@sluice/core";
+import { isoTimestampMicros, newRowId } from "@sluice/core";
 import type { Engine } from "./engine.js";
 
 export interface RunLogger {
@@ -57,8 +57,7 @@ let lastLogMicros = 0;
 export function nextLogTimestamp(now: number = Date.now()): string {
   const micros = Math.max(now * 1000, lastLogMicros + 1);
   lastLogMicros = micros;
-  const millis = Math.floor(micros / 1000);
-  return `${isoTimestamp(millis).slice(0, -1)}${String(micros % 1000).padStart(3, "0")}Z`;
+  return isoTimestampMicros(micros);
 }
 
 /** console-style formatting: extra arguments are appended, objects as JSON. */
