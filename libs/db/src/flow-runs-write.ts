@@ -81,8 +81,11 @@ export interface WithdrawnRun {
  * the id, (deployment, idempotency key), (deployment, auto-scheduled time). With a deployment row
  * version ($4), flow_id is the deployment's only while its row is at that version (Postgres's
  * xmin, which every update of the row changes) and NULL otherwise, so the insert fails as a whole
- * (see createDeploymentFlowRun's `unchangedSince`).
+ * (see createDeploymentFlowRun's `unchangedSince`). It returns the columns the schema has (not
+ * `*`): a prepared statement whose result changes shape, as a later migration adding a column
+ * would make it, fails on every connection that prepared it.
  */
+const FLOW_RUN_COLUMNS = Object.entries(getTableColumns(flowRuns));
 const INSERT_FLOW_RUN = `
 WITH run AS (
   INSERT INTO flow_runs (id, name, flow_id, deployment_id, parent_task_run_id, parameters, tags,
@@ -96,7 +99,7 @@ WITH run AS (
     $12::timestamptz, $13::integer, $14::uuid, $15::state_type, $16, $24::timestamptz, $17, $18, $19,
     $20, $21::boolean, $22::jsonb, $23, $24::timestamptz, $24::timestamptz)
   ON CONFLICT DO NOTHING
-  RETURNING *
+  RETURNING ${FLOW_RUN_COLUMNS.map(([, column]) => column.name).join(", ")}
 ),
 state AS (
   INSERT INTO flow_run_states (id, flow_run_id, type, name, "timestamp", message, run_count, scheduled_time, created)
@@ -150,8 +153,6 @@ export async function insertFlowRun(db: AnySluiceDb, run: NewFlowRun, now: Date 
 }
 
 const jsonParam = (value: unknown) => storableJson(JSON.stringify(value));
-
-const FLOW_RUN_COLUMNS = Object.entries(getTableColumns(flowRuns));
 
 /** A flow_runs row from raw SQL (snake_case, driver values) as drizzle would return it. */
 function flowRunFromRow(row: Record<string, unknown>): FlowRun {
