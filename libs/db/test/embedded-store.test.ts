@@ -4,12 +4,14 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import {
   embeddedDataDir,
+  ensureFlow,
   findFlowRun,
   getCacheEntry,
   getFlowRun,
   getFlowRunStates,
   getTaskRun,
   getTaskRunStates,
+  insertFlowRun,
   listFlowRunSummaries,
   listLogs,
   listTaskRuns,
@@ -72,6 +74,33 @@ describe("the embedded store (PGlite)", () => {
       expect(summary).toMatchObject({ id: flowRunId, flowName: "ETL Pipeline" });
       expect(await findFlowRun(store.database.db, flowRunId.slice(0, 8))).toMatchObject({ id: flowRunId });
       expect(await findFlowRun(store.database.db, "not-an-id")).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("creates flow runs with the same insert statement as Postgres, first state included", async () => {
+    const store = await openEmbeddedStore(home.home);
+    try {
+      const { flow } = await ensureFlow(store.database.db, { name: "ETL Pipeline" });
+      const tags = ['say "hi"', "a,b"];
+      const { flowRun, created } = await insertFlowRun(store.database.db, {
+        flowId: flow.id,
+        name: "embedded-run",
+        parameters: { limit: 10 },
+        tags,
+      });
+      expect(created).toBe(true);
+      expect(await getFlowRun(store.database.db, flowRun.id)).toMatchObject({
+        name: "embedded-run",
+        flowId: flow.id,
+        parameters: { limit: 10 },
+        tags,
+        stateType: "SCHEDULED",
+      });
+      expect((await getFlowRunStates(store.database.db, flowRun.id)).map((s) => s.name)).toEqual(["Scheduled"]);
+      const again = await insertFlowRun(store.database.db, { id: flowRun.id, flowId: flow.id });
+      expect(again).toMatchObject({ created: false, flowRun: { id: flowRun.id, name: "embedded-run" } });
     } finally {
       await store.close();
     }
