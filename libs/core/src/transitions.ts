@@ -66,7 +66,7 @@ export function timestampMicros(iso: string): number {
 }
 
 /** `isoTimestamp` with microseconds: "2024-01-01T00:00:00.123456Z". */
-export function isoTimestampMicros(micros: number): string {
+function isoTimestampMicros(micros: number): string {
   const millis = Math.floor(micros / 1000);
   return `${isoTimestamp(millis).slice(0, -1)}${String(micros - millis * 1000).padStart(3, "0")}Z`;
 }

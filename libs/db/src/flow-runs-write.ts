@@ -23,7 +23,7 @@ import { and, eq, getTableColumns, inArray, type SQL, sql } from "drizzle-orm";
 import type { AnySluiceDb } from "./client.js";
 import { pgErrorCode } from "./errors.js";
 import { deleteRunChildren } from "./flows.js";
-import { storableJson, textArrayLiteral } from "./json-param.js";
+import { textArrayLiteral, toJsonParam } from "./json-param.js";
 import { queryOnce } from "./queryable.js";
 import { applyStatesSql, FLOW_RUN_TABLES, lockRunsSql } from "./record-events-sql.js";
 import { type Deployment, type FlowRun, flowRunStates, flowRuns } from "./schema.js";
@@ -126,7 +126,7 @@ export async function insertFlowRun(db: AnySluiceDb, run: NewFlowRun, now: Date 
       run.deploymentRowVersion ?? null,
       run.deploymentId ?? null,
       run.parentTaskRunId ?? null,
-      jsonParam(run.parameters ?? {}),
+      toJsonParam(run.parameters ?? {}),
       textArrayLiteral(run.tags),
       expectedStartTime.toISOString(),
       scheduledTime?.toISOString() ?? null,
@@ -141,7 +141,7 @@ export async function insertFlowRun(db: AnySluiceDb, run: NewFlowRun, now: Date 
       run.workQueueName ?? null,
       run.idempotencyKey ?? null,
       run.autoScheduled ?? false,
-      jsonParam(run.empiricalPolicy ?? {}),
+      toJsonParam(run.empiricalPolicy ?? {}),
       run.traceId ?? null,
       at,
     ],
@@ -151,8 +151,6 @@ export async function insertFlowRun(db: AnySluiceDb, run: NewFlowRun, now: Date 
   if (!existing) throw new Error("Flow run insert conflicted with a row that is gone");
   return { flowRun: existing, created: false };
 }
-
-const jsonParam = (value: unknown) => storableJson(JSON.stringify(value));
 
 /** A flow_runs row from raw SQL (snake_case, driver values) as drizzle would return it. */
 function flowRunFromRow(row: Record<string, unknown>): FlowRun {

@@ -7,11 +7,12 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const storableStrings = (_key: string, value: unknown) =>
   typeof value === "string" ? value.replaceAll("\u0000", "").replace(LONE_SURROGATE, "\uFFFD") : value;
 
-export function toJsonParam(rows: readonly object[]): string {
-  const json = JSON.stringify(rows);
+/** A jsonb parameter: a batch's rows, or any one JSON value. */
+export function toJsonParam(value: unknown): string {
+  const json = JSON.stringify(value);
   // Fast path: almost no batch contains them; only then pay for a replacer pass.
   if (!UNSTORABLE.test(json)) return json;
-  return JSON.stringify(rows, storableStrings);
+  return JSON.stringify(value, storableStrings);
 }
 
 /** JSON text as jsonb takes it: unchanged, unless it holds NULs or lone surrogates (dropped, replaced). */

@@ -1,6 +1,6 @@
 /** Run loggers: every line becomes a log event of the run (recorded in Postgres) and is shown to the user. */
 import type { LogEvent, LogLevel } from "@sluice/core";
-import { isoTimestampMicros, newRowId } from "@sluice/core";
+import { MonotonicClock, newRowId } from "@sluice/core";
 import type { Engine } from "./engine.js";
 
 export interface RunLogger {
@@ -48,16 +48,15 @@ export function createRunLogger(target: RunLoggerTarget): RunLogger {
   };
 }
 
-let lastLogMicros = 0;
-
 /**
  * Log timestamps strictly increase within a process, in microseconds (Postgres keeps them), so
- * lines logged in the same millisecond are read back in the order they were written.
+ * lines logged in the same millisecond are read back in the order they were written; they come
+ * from the same clock as state timestamps.
  */
-export function nextLogTimestamp(now: number = Date.now()): string {
-  const micros = Math.max(now * 1000, lastLogMicros + 1);
-  lastLogMicros = micros;
-  return isoTimestampMicros(micros);
+const logClock = new MonotonicClock();
+
+export function nextLogTimestamp(): string {
+  return logClock.nextIso();
 }
 
 /** console-style formatting: extra arguments are appended, objects as JSON. */
