@@ -21,22 +21,23 @@ export async function getCacheEntry(
 }
 
 /**
- * Writes a cache entry given as its JSON text (`{ taskRunId, result, expiresAt }`), as the recorder
- * would write its cache_entry event: Postgres parses the text once, nothing here copies the result.
- * A newer entry under the same key (by `created`) is kept.
+ * Writes a cache entry whose result is given as its JSON text, as the recorder would write its
+ * cache_entry event, but straight away: the text goes to the json column as it is (Postgres
+ * checks it, nothing here parses or copies it). A newer entry under the same key (by `created`)
+ * is kept.
  */
 export async function saveCacheEntryJson(
   pool: pg.Pool,
   cacheKey: string,
-  entryJson: string,
+  entry: { taskRunId: string; expiresAt: string | null },
+  resultJson: string,
   created: Date = new Date(),
 ): Promise<void> {
   await pool.query({
     name: "sluice_save_cache_entry_json",
     text: `
 INSERT INTO task_cache (cache_key, task_run_id, result, expires_at, created)
-SELECT $1, (e->>'taskRunId')::uuid, e->'result', (e->>'expiresAt')::timestamptz, $3
-FROM (SELECT $2::jsonb AS e) AS entry${TASK_CACHE_NEWER_WINS}`,
-    values: [cacheKey, storableJson(entryJson), created],
+VALUES ($1, $2::uuid, $3::json, $4::timestamptz, $5)${TASK_CACHE_NEWER_WINS}`,
+    values: [cacheKey, entry.taskRunId, storableJson(resultJson), entry.expiresAt, created],
   });
 }

@@ -87,6 +87,15 @@ describe("migrateDatabase", () => {
     expect(Number(open[0]?.n)).toBe(0);
   });
 
+  it("stores cached results as json compressed with lz4: an ETL batch is written on the run's path", async () => {
+    const [column] = await query<{ type: string; compression: string }>(
+      ctx.databaseUrl,
+      `SELECT format_type(atttypid, atttypmod) AS type, attcompression AS compression
+       FROM pg_attribute WHERE attrelid = 'task_cache'::regclass AND attname = 'result'`,
+    );
+    expect(column).toEqual({ type: "json", compression: "l" });
+  });
+
   it("is a no-op on the test context's already migrated database", async () => {
     await migrateDatabase(ctx.databaseUrl);
     const enumValues = await query<{ v: string }>(ctx.databaseUrl, "SELECT unnest(enum_range(NULL::state_type)) AS v");

@@ -19,8 +19,8 @@ export interface DurableCache {
   load(cacheKey: string): Promise<CachedResult | null>;
   /** Persists a small entry, off the caller's path (e.g. by emitting a cache_entry event for the recorder). */
   save(cacheKey: string, entry: CachedResult): void | Promise<void>;
-  /** Persists an entry too big for Redis, given as its JSON text, before resolving. */
-  saveLarge(cacheKey: string, entryJson: string): Promise<void>;
+  /** Persists an entry too big for Redis, its result given as JSON text, before resolving. */
+  saveLarge(cacheKey: string, entry: CachedResult, resultJson: string): Promise<void>;
 }
 
 export class RedisCacheStore implements CacheStore {
@@ -41,15 +41,20 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async set(cacheKey: string, entry: CachedResult): Promise<void> {
-    // Serialized once: the text goes to Redis (or, when big, to the durable store), its parse (a
-    // copy the caller cannot change) to the durable store.
-    const payload = JSON.stringify(entry);
-    if (!this.durable) return this.writeRedis(cacheKey, entry, payload);
-    if (payload.length > MAX_REDIS_CACHE_ENTRY_CHARS) {
+    // The result is serialized once: its text goes to the durable store as it is when big, or
+    // into the entry's text for Redis, whose parse (a copy the caller cannot change) goes to the
+    // durable store.
+    const resultJson = JSON.stringify(entry.result) ?? "null";
+    if (this.durable && resultJson.length > MAX_REDIS_CACHE_ENTRY_CHARS) {
       // Removed from Redis so that an older, smaller entry under the key does not answer for it.
-      await Promise.all([this.durable.saveLarge(cacheKey, payload), this.redis.del(this.keys.cacheEntry(cacheKey))]);
+      await Promise.all([
+        this.durable.saveLarge(cacheKey, entry, resultJson),
+        this.redis.del(this.keys.cacheEntry(cacheKey)),
+      ]);
       return;
     }
+    const payload = `{"taskRunId":${JSON.stringify(entry.taskRunId)},"expiresAt":${JSON.stringify(entry.expiresAt)},"result":${resultJson}}`;
+    if (!this.durable) return this.writeRedis(cacheKey, entry, payload);
     const saved = this.durable.save(cacheKey, JSON.parse(payload) as CachedResult);
     await Promise.all([this.writeRedis(cacheKey, entry, payload), saved]);
   }

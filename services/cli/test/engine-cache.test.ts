@@ -168,7 +168,7 @@ describe("cluster mode only", () => {
     const parent = flow({ name: "Cache Flow" }, async () => (await batch(5000)).length);
     expect(await parent()).toBe(5000);
     // Already in Postgres (not waiting for the recorder), and not in Redis's memory.
-    const [entry] = await h.query<{ n: number }>("SELECT jsonb_array_length(result) AS n FROM task_cache");
+    const [entry] = await h.query<{ n: number }>("SELECT json_array_length(result) AS n FROM task_cache");
     expect(entry?.n).toBe(5000);
     expect(await h.ctx.redis.keys(`${h.ctx.prefix}:cache:*`)).toEqual([]);
 

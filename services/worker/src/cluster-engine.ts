@@ -36,7 +36,7 @@ export function buildClusterEngine(redis: Redis, database: Database, keys: Redis
         expiresAt: entry.expiresAt,
         result: entry.result,
       }),
-    saveLarge: (cacheKey, entryJson) => saveCacheEntryJson(database.pool, cacheKey, entryJson),
+    saveLarge: (cacheKey, entry, resultJson) => saveCacheEntryJson(database.pool, cacheKey, entry, resultJson),
   });
   const leases = new RedisLeaseStore(redis, keys);
   const engine: Engine = {

@@ -1,0 +1,1 @@
+ALTER TABLE "task_cache" ALTER COLUMN "result" SET DATA TYPE json;
