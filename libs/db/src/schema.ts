@@ -340,7 +340,7 @@ export const taskRunPayloads = pgTable(
   {
     /** "task-run/<task run id>/args" or "…/result". */
     key: text("key").primaryKey(),
-    /** The JSON text as written (text, not jsonb: stored and returned as is, never parsed here). */
+    /** The JSON text as written (text, not jsonb: stored and returned as is, never parsed here; lz4, migration 0006). */
     value: text("value").notNull(),
     expiresAt: timestamptz("expires_at").notNull(),
     created: created(),

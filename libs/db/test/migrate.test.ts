@@ -87,13 +87,19 @@ describe("migrateDatabase", () => {
     expect(Number(open[0]?.n)).toBe(0);
   });
 
-  it("stores cached results as json compressed with lz4: an ETL batch is written on the run's path", async () => {
-    const [column] = await query<{ type: string; compression: string }>(
+  it("stores cached results as json, and big values with lz4: an ETL batch is written on the run's path", async () => {
+    const columns = await query<{ column: string; type: string; compression: string }>(
       ctx.databaseUrl,
-      `SELECT format_type(atttypid, atttypmod) AS type, attcompression AS compression
-       FROM pg_attribute WHERE attrelid = 'task_cache'::regclass AND attname = 'result'`,
+      `SELECT attrelid::regclass || '.' || attname AS column, format_type(atttypid, atttypmod) AS type,
+         attcompression AS compression
+       FROM pg_attribute
+       WHERE (attrelid, attname) IN (('task_cache'::regclass, 'result'), ('task_run_payloads'::regclass, 'value'))
+       ORDER BY 1`,
     );
-    expect(column).toEqual({ type: "json", compression: "l" });
+    expect(columns).toEqual([
+      { column: "task_cache.result", type: "json", compression: "l" },
+      { column: "task_run_payloads.value", type: "text", compression: "l" },
+    ]);
   });
 
   it("is a no-op on the test context's already migrated database", async () => {

@@ -1,9 +1,0 @@
--- Custom SQL migration file, put your code below! --
--- Cached results are big (an ETL step's whole batch) and written on the run's path: lz4 compresses
--- them several times faster than the default pglz. A server built without lz4 (PGlite) keeps pglz.
-DO $$
-BEGIN
-  ALTER TABLE "task_cache" ALTER COLUMN "result" SET COMPRESSION lz4;
-EXCEPTION WHEN feature_not_supported THEN
-  RAISE NOTICE 'lz4 is not available: task_cache.result keeps the default compression';
-END $$;
