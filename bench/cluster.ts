@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -34,9 +35,25 @@ export const WORK_POOL = "bench-pool";
 /** Per worker: flow runs at once (`--limit`) and submitted task runs at once (`--task-limit`). */
 export const WORKER_LIMIT = 10;
 export const WORKER_TASK_LIMIT = 50;
+
+/**
+ * NODE_OPTIONS as Sluice's image sets them (infra/Dockerfile), so that Sluice's processes run here
+ * as `docker compose` runs them. Any NODE_OPTIONS of the bench's own environment come after them
+ * (and so win), for experiments.
+ */
+export const IMAGE_NODE_OPTIONS = imageNodeOptions();
+
+function imageNodeOptions(): string {
+  const dockerfile = readFileSync(new URL("../infra/Dockerfile", import.meta.url), "utf8");
+  const match = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile);
+  if (!match?.[1]) throw new Error('infra/Dockerfile has no NODE_OPTIONS="…" for the bench to run Sluice with');
+  return match[1];
+}
+
 export const SLUICE_SETTINGS =
   `sluice server start (api + scheduler + recorder) and 2 × sluice worker start ` +
-  `--limit ${WORKER_LIMIT} --task-limit ${WORKER_TASK_LIMIT}, LOG_LEVEL=error`;
+  `--limit ${WORKER_LIMIT} --task-limit ${WORKER_TASK_LIMIT}, LOG_LEVEL=error, ` +
+  `NODE_OPTIONS="${IMAGE_NODE_OPTIONS}" (as infra/Dockerfile sets it)`;
 
 /** A name no other run uses: `bench_<kind>_<random>`. */
 export const throwawayName = (kind: string) => `bench_${kind}_${randomUUID().slice(0, 8)}`;
@@ -142,6 +159,7 @@ export async function startSluiceCluster(
   const env = {
     ...withoutOtel(process.env),
     ...(tracing ? tracingEnv(tracing.endpoint) : {}),
+    NODE_OPTIONS: [IMAGE_NODE_OPTIONS, process.env.NODE_OPTIONS].filter(Boolean).join(" "),
     SLUICE_DATABASE_URL: databaseUrl,
     SLUICE_REDIS_URL: services.redisUrl,
     SLUICE_REDIS_PREFIX: prefix,

@@ -197,6 +197,29 @@ describe("infra/Dockerfile", () => {
     }
   });
 
+  it("runs every Sluice process with V8's young generation halved, a flag node accepts in NODE_OPTIONS", () => {
+    const nodeOptions = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1];
+    expect(nodeOptions).toBe("--max-semi-space-size=8");
+    // Allocation-heavy work grows the new space to its maximum: two semi-spaces (2 × 16 MB by default).
+    const newSpaceMb = (env: NodeJS.ProcessEnv) =>
+      Number(
+        execFileSync(
+          process.execPath,
+          [
+            "-e",
+            `let keep = [];
+             for (let i = 0; i < 2e6; i++) { keep.push({ i, s: "x" + i }); if (keep.length > 20000) keep = []; }
+             const space = require("node:v8").getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
+             console.log(space.space_size / 2 ** 20);`,
+          ],
+          { env, encoding: "utf8" },
+        ),
+      );
+    const { NODE_OPTIONS: _ignored, ...env } = process.env;
+    expect(newSpaceMb({ ...env, NODE_OPTIONS: nodeOptions })).toBe(16);
+    expect(newSpaceMb(env)).toBe(32);
+  });
+
   it("builds with the same commands as CI and runs the sluice CLI", () => {
     expect(dockerfile).toContain("RUN npm ci");
     expect(dockerfile).toContain("RUN npm run build");
