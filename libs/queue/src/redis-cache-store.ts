@@ -44,8 +44,9 @@ export class RedisCacheStore implements CacheStore {
     // The result is serialized once: its text goes to the durable store as it is when big, or
     // into the entry's text for Redis, whose parse (a copy the caller cannot change) goes to the
     // durable store.
-    const resultJson = JSON.stringify(entry.result) ?? "null";
-    if (this.durable && resultJson.length > MAX_REDIS_CACHE_ENTRY_CHARS) {
+    // Undefined (a task returning nothing) has no JSON text: the entry goes without a result.
+    const resultJson: string | undefined = JSON.stringify(entry.result);
+    if (this.durable && resultJson !== undefined && resultJson.length > MAX_REDIS_CACHE_ENTRY_CHARS) {
       // Removed from Redis so that an older, smaller entry under the key does not answer for it.
       await Promise.all([
         this.durable.saveLarge(cacheKey, entry, resultJson),
@@ -53,7 +54,8 @@ export class RedisCacheStore implements CacheStore {
       ]);
       return;
     }
-    const payload = `{"taskRunId":${JSON.stringify(entry.taskRunId)},"expiresAt":${JSON.stringify(entry.expiresAt)},"result":${resultJson}}`;
+    const result = resultJson === undefined ? "" : `,"result":${resultJson}`;
+    const payload = `{"taskRunId":${JSON.stringify(entry.taskRunId)},"expiresAt":${JSON.stringify(entry.expiresAt)}${result}}`;
     if (!this.durable) return this.writeRedis(cacheKey, entry, payload);
     const saved = this.durable.save(cacheKey, JSON.parse(payload) as CachedResult);
     await Promise.all([this.writeRedis(cacheKey, entry, payload), saved]);

@@ -45,6 +45,18 @@ describe.each(ENGINE_MODES)("%s mode", (mode) => {
       expect(await taskStates(h)).toEqual(["Completed", "Cached"]);
     });
 
+    it("a task that returns nothing is Cached too (a hit gives null: the JSON of nothing)", async () => {
+      const calls: string[] = [];
+      const touch = task({ name: "lookup", cacheKeyFn: taskInputHash, cacheExpiration: "1h" }, async (path: string) => {
+        calls.push(path);
+      });
+      const parent = flow({ name: "Cache Flow" }, async () => [await touch("/tmp/a"), await touch("/tmp/a")]);
+      expect(await parent()).toEqual([undefined, null]);
+      expect(calls).toEqual(["/tmp/a"]);
+      await h.recorded();
+      expect(await taskStates(h)).toEqual(["Completed", "Cached"]);
+    });
+
     it("the cache keeps the result as returned, even when the flow changes it afterwards", async () => {
       const { lookup } = countingTask();
       const parent = flow({ name: "Cache Flow" }, async () => {
