@@ -43,8 +43,7 @@ export class RedisCacheStore implements CacheStore {
   async set(cacheKey: string, entry: CachedResult): Promise<void> {
     // The result is serialized once: its text goes to the durable store as it is when big, or
     // into the entry's text for Redis, whose parse (a copy the caller cannot change) goes to the
-    // durable store.
-    // Undefined (a task returning nothing) has no JSON text: the entry goes without a result.
+    // durable store. Undefined (a task returning nothing) has no text: the entry has no result.
     const resultJson: string | undefined = JSON.stringify(entry.result);
     if (this.durable && resultJson !== undefined && resultJson.length > MAX_REDIS_CACHE_ENTRY_CHARS) {
       // Removed from Redis so that an older, smaller entry under the key does not answer for it.
