@@ -235,10 +235,15 @@ export async function getDeployments(db: AnySluiceDb, ids: string[]): Promise<De
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
-/** Deployments that are not paused and have at least one active schedule (for the scheduler). */
-export async function listScheduledDeployments(db: AnySluiceDb): Promise<DeploymentWithSchedules[]> {
+/**
+ * Deployments that are not paused and have at least one active schedule, with their row versions
+ * (for the scheduler, whose runs are created only while the deployment is still as it read it).
+ */
+export async function listScheduledDeployments(
+  db: AnySluiceDb,
+): Promise<(DeploymentWithSchedules & VersionedDeploymentSummary)[]> {
   const rows = await db
-    .select(deploymentColumns)
+    .select({ ...deploymentColumns, rowVersion: sql<string>`${deployments}.xmin::text` })
     .from(deployments)
     .innerJoin(flows, eq(flows.id, deployments.flowId))
     .where(
@@ -251,10 +256,10 @@ export async function listScheduledDeployments(db: AnySluiceDb): Promise<Deploym
   return attachSchedules(db, rows);
 }
 
-async function attachSchedules(
+async function attachSchedules<Row extends DeploymentSummary>(
   db: AnySluiceDb,
-  rows: (Deployment & { flowName: string })[],
-): Promise<DeploymentWithSchedules[]> {
+  rows: Row[],
+): Promise<(Row & { schedules: DeploymentSchedule[] })[]> {
   if (rows.length === 0) return [];
   const schedules = await db
     .select()

@@ -81,12 +81,15 @@ export interface WithdrawnRun {
  * the id, (deployment, idempotency key), (deployment, auto-scheduled time). With a deployment row
  * version ($4), flow_id is the deployment's only while its row is at that version (Postgres's
  * xmin, which every update of the row changes) and NULL otherwise, so the insert fails as a whole
- * (see createDeploymentFlowRun's `unchangedSince`). It returns the columns the schema has (not
- * `*`): a prepared statement whose result changes shape, as a later migration adding a column
- * would make it, fails on every connection that prepared it.
+ * (see createDeploymentFlowRun's `unchangedSince`). An auto-scheduled run's insert also holds the
+ * deployment's row (FOR SHARE) until it commits: a pause or schedule change, which withdraws the
+ * auto-scheduled runs, then either waits for the insert and withdraws its run too, or commits
+ * first and the insert, re-reading the row at its new version, fails. It returns the columns the
+ * schema has (not `*`): a prepared statement whose result changes shape, as a later migration
+ * adding a column would make it, fails on every connection that prepared it.
  */
 const FLOW_RUN_COLUMNS = Object.entries(getTableColumns(flowRuns));
-const INSERT_FLOW_RUN = `
+const insertFlowRunSql = (holdDeployment: boolean) => `
 WITH run AS (
   INSERT INTO flow_runs (id, name, flow_id, deployment_id, parent_task_run_id, parameters, tags,
     expected_start_time, next_scheduled_start_time, start_time, end_time, run_count, state_id,
@@ -94,7 +97,7 @@ WITH run AS (
     idempotency_key, auto_scheduled, empirical_policy, trace_id, created, updated)
   VALUES (coalesce($1::uuid, gen_random_uuid()), $2,
     CASE WHEN $4::xid IS NULL THEN $3::uuid
-      ELSE (SELECT flow_id FROM deployments WHERE id = $5::uuid AND xmin = $4::xid) END,
+      ELSE (SELECT flow_id FROM deployments WHERE id = $5::uuid AND xmin = $4::xid${holdDeployment ? " FOR SHARE" : ""}) END,
     $5::uuid, $6::uuid, $7::jsonb, $8::text[], $9::timestamptz, $10::timestamptz, $11::timestamptz,
     $12::timestamptz, $13::integer, $14::uuid, $15::state_type, $16, $24::timestamptz, $17, $18, $19,
     $20, $21::boolean, $22::jsonb, $23, $24::timestamptz, $24::timestamptz)
@@ -108,6 +111,8 @@ state AS (
   FROM run
 )
 SELECT * FROM run`;
+const INSERT_FLOW_RUN = { name: "sluice_insert_flow_run", text: insertFlowRunSql(false) };
+const INSERT_SCHEDULED_FLOW_RUN = { name: "sluice_insert_scheduled_flow_run", text: insertFlowRunSql(true) };
 
 /** Creates a flow run with its initial state (history row and current state) in one statement. */
 export async function insertFlowRun(db: AnySluiceDb, run: NewFlowRun, now: Date = new Date()): Promise<CreatedFlowRun> {
@@ -116,9 +121,9 @@ export async function insertFlowRun(db: AnySluiceDb, run: NewFlowRun, now: Date 
   const scheduledTime = initial.type === "SCHEDULED" ? (initial.scheduledTime ?? expectedStartTime) : null;
   const runCount = initial.type === "RUNNING" ? 1 : 0;
   const at = now.toISOString();
+  const holdDeployment = run.autoScheduled === true && run.deploymentRowVersion !== undefined;
   const [inserted] = await queryOnce(db, {
-    name: "sluice_insert_flow_run",
-    text: INSERT_FLOW_RUN,
+    ...(holdDeployment ? INSERT_SCHEDULED_FLOW_RUN : INSERT_FLOW_RUN),
     values: [
       run.id ?? null,
       run.name ?? generateRunName(),

@@ -1,7 +1,8 @@
 /**
  * The scheduler service: while it holds the leader lock, every tick it
  * - creates the next runs of every active schedule of every unpaused deployment (idempotent:
- *   one run per deployment and due time, even with two schedulers racing) and enqueues them;
+ *   one run per deployment and due time, even with two schedulers racing; none from a tick that
+ *   read a deployment since paused or rescheduled) and enqueues them;
  * - marks runs still Scheduled a grace period after they were due as `Late`;
  * - re-enqueues runs that are Scheduled or Pending in Postgres but missing from Redis (the
  *   reconciler: a failed enqueue or a Redis restart never strands a run).
@@ -10,12 +11,15 @@
 import { randomUUID } from "node:crypto";
 import type { CollisionStrategy } from "@sluice/core";
 import {
+  type CreatedFlowRun,
   createDeploymentFlowRun,
   type Database,
+  DeploymentChangedError,
   type DeploymentWithSchedules,
   flowRuns,
   listScheduledDeployments,
   setFlowRunState,
+  type VersionedDeploymentSummary,
 } from "@sluice/db";
 import { FlowRunQueues, flowRunJobOf, type RunSource, RunStateNotices } from "@sluice/queue";
 import type { Logger } from "@sluice/telemetry";
@@ -101,7 +105,7 @@ export class Scheduler {
     const horizon = new Date(now.getTime() + (this.options.horizonMs ?? 3_600_000));
     const far = new Date(now.getTime() + 100 * 24 * 3_600_000);
     let created = 0;
-    for (const deployment of await listScheduledDeployments(db)) {
+    deployments: for (const deployment of await listScheduledDeployments(db)) {
       for (const row of deployment.schedules) {
         if (!row.active) continue;
         const schedule: Schedule =
@@ -112,7 +116,8 @@ export class Scheduler {
         let times = dueTimes(schedule, now, horizon, this.options.maxRuns ?? 100);
         if (times.length < (this.options.minRuns ?? 3)) times = dueTimes(schedule, now, far, this.options.minRuns ?? 3);
         for (const scheduledTime of times) {
-          const result = await createDeploymentFlowRun(db, deployment, { scheduledTime, autoScheduled: true }, now);
+          const result = await this.createRun(deployment, scheduledTime, now);
+          if (result === "deployment changed") continue deployments;
           if (result.created) {
             created++;
             this.notices.written(result.flowRun);
@@ -122,6 +127,31 @@ export class Scheduler {
       }
     }
     return created;
+  }
+
+  /**
+   * A run of the deployment as listed, or none when it has changed since (paused, rescheduled,
+   * deleted): its runs then come from the next tick, which reads it again.
+   */
+  private async createRun(
+    deployment: VersionedDeploymentSummary,
+    scheduledTime: Date,
+    now: Date,
+  ): Promise<CreatedFlowRun | "deployment changed"> {
+    try {
+      return await createDeploymentFlowRun(
+        this.options.database.db,
+        deployment,
+        { scheduledTime, autoScheduled: true },
+        now,
+        {
+          unchangedSince: deployment.rowVersion,
+        },
+      );
+    } catch (error) {
+      if (error instanceof DeploymentChangedError) return "deployment changed";
+      throw error;
+    }
   }
 
   /** Scheduled runs not started `lateAfterMs` after they were due become Late. */

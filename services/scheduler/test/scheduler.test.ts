@@ -1,9 +1,9 @@
 import { createDatabase, type Database, ensureFlow, upsertDeployment } from "@sluice/db";
 import { decodeEvents, FlowRunQueues, redisKeys } from "@sluice/queue";
 import { createLogger } from "@sluice/telemetry";
-import { createTestContext, type TestContext } from "@sluice/testing";
+import { createTestContext, type TestContext, waitFor } from "@sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Scheduler } from "../src/index.js";
+import { Scheduler, type TickReport } from "../src/index.js";
 
 const logger = createLogger({ service: "test", level: "silent" });
 let ctx: TestContext;
@@ -113,6 +113,40 @@ describe("scheduler", () => {
     await deployment({ intervalSeconds: 60 }, true);
     await scheduler().tick();
     expect(await scheduledTimes()).toEqual([]);
+  });
+
+  it("a deployment paused while a tick runs gets no runs from that tick", async () => {
+    const { id } = await deployment({ intervalSeconds: 600 });
+    // A pause as updateDeployment makes it, held open: the tick lists the deployment as it was,
+    // unpaused, and its first insert must wait for the pause instead of slipping in before it.
+    const pausing = await database.pool.connect();
+    let tick: Promise<TickReport> | undefined;
+    try {
+      await pausing.query("BEGIN");
+      await pausing.query("SELECT 1 FROM deployments WHERE id = $1 FOR UPDATE", [id]);
+      await pausing.query("UPDATE deployments SET paused = true, updated = now() WHERE id = $1", [id]);
+      await pausing.query("DELETE FROM flow_runs WHERE deployment_id = $1 AND auto_scheduled", [id]);
+      tick = scheduler({ minRuns: 2, horizonMs: 0 }).tick();
+      await waitFor(
+        "the tick's insert to wait on the deployment's row",
+        async () => {
+          const { rows } = await database.pool.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO flow_runs%'`,
+          );
+          return rows[0]?.n === 1;
+        },
+        5_000,
+      );
+      await pausing.query("COMMIT");
+      expect(await tick).toMatchObject({ leader: true, created: 0 });
+    } finally {
+      await pausing.query("ROLLBACK"); // a no-op after the commit; frees the tick when the wait failed
+      pausing.release();
+      await tick?.catch(() => {});
+    }
+    expect(await scheduledTimes()).toEqual([]);
+    expect(await ctx.redis.keys(`${ctx.prefix}:*:delayed`)).toEqual([]);
   });
 
   it("marks runs not started in time Late, and re-enqueues runs missing from Redis", async () => {
