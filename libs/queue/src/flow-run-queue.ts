@@ -83,6 +83,11 @@ export class FlowRunQueues {
     return job !== undefined && job !== null;
   }
 
+  /** Removes the run's job unless a worker holds it; whether there was one to remove. */
+  async remove(workPoolName: string, flowRunId: string): Promise<boolean> {
+    return (await this.queue(workPoolName).remove(flowRunId)) > 0;
+  }
+
   close(): Promise<void> {
     return this.queues.close();
   }

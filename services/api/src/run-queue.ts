@@ -50,8 +50,7 @@ export class FlowRunDispatcher {
     await Promise.all(
       runs.map(async (run) => {
         try {
-          const count = await this.queues.queue(run.workPoolName ?? DEFAULT_WORK_POOL_NAME).remove(run.id);
-          if (count > 0) removed.add(run.id);
+          if (await this.queues.remove(run.workPoolName ?? DEFAULT_WORK_POOL_NAME, run.id)) removed.add(run.id);
         } catch (error) {
           this.logger.warn({ err: error, flowRunId: run.id }, "could not remove the flow run's job");
         }

@@ -14,12 +14,14 @@ import {
   type CreatedFlowRun,
   createDeploymentFlowRun,
   type Database,
+  DEFAULT_WORK_POOL_NAME,
   DeploymentChangedError,
   type DeploymentWithSchedules,
   flowRuns,
   listScheduledDeployments,
   setFlowRunState,
   type VersionedDeploymentSummary,
+  type WithdrawnRun,
 } from "@sluice/db";
 import { FlowRunQueues, flowRunJobOf, type RunSource, RunStateNotices } from "@sluice/queue";
 import type { Logger } from "@sluice/telemetry";
@@ -104,7 +106,7 @@ export class Scheduler {
     const { db } = this.options.database;
     const horizon = new Date(now.getTime() + (this.options.horizonMs ?? 3_600_000));
     const far = new Date(now.getTime() + 100 * 24 * 3_600_000);
-    let created = 0;
+    const enqueued: WithdrawnRun[] = [];
     deployments: for (const deployment of await listScheduledDeployments(db)) {
       for (const row of deployment.schedules) {
         if (!row.active) continue;
@@ -119,14 +121,15 @@ export class Scheduler {
           const result = await this.createRun(deployment, scheduledTime, now);
           if (result === "deployment changed") continue deployments;
           if (result.created) {
-            created++;
             this.notices.written(result.flowRun);
             await this.enqueue(result.flowRun, deployment);
+            enqueued.push(result.flowRun);
           }
         }
       }
     }
-    return created;
+    await this.removeJobsOfSettledRuns(enqueued);
+    return enqueued.length;
   }
 
   /**
@@ -193,19 +196,47 @@ export class Scheduler {
       .from(flowRuns)
       .where(and(inArray(flowRuns.stateType, ["SCHEDULED", "PENDING"]), sql`${flowRuns.deploymentId} IS NOT NULL`))
       .limit(5000);
-    let reenqueued = 0;
+    const reenqueued: WithdrawnRun[] = [];
     const sources = new Map<string, RunSource | null>();
     for (const run of candidates) {
-      if (await this.queues.has(run.workPoolName ?? "default-agent-pool", run.id)) continue;
+      if (await this.queues.has(run.workPoolName ?? DEFAULT_WORK_POOL_NAME, run.id)) continue;
       const deploymentId = run.deploymentId as string;
       if (!sources.has(deploymentId)) sources.set(deploymentId, await this.sourceOf(deploymentId));
       const source = sources.get(deploymentId);
       if (!source) continue;
       await this.queues.enqueue(flowRunJobOf(run, source, now), now.getTime());
-      reenqueued++;
+      reenqueued.push(run);
       this.options.logger.warn({ flowRunId: run.id }, "re-enqueued a run missing from its queue");
     }
-    return reenqueued;
+    const removed = await this.removeJobsOfSettledRuns(reenqueued);
+    return reenqueued.length - removed;
+  }
+
+  /**
+   * Removes the jobs just enqueued for runs that were deleted, cancelled or started meanwhile: a
+   * pause, a schedule change, a DELETE or a cancel withdraws a run's job, and when it came between
+   * this scheduler's read and its enqueue, the job would run a run that must not run (again).
+   * Returns how many were removed.
+   */
+  private async removeJobsOfSettledRuns(enqueued: WithdrawnRun[]): Promise<number> {
+    if (enqueued.length === 0) return 0;
+    const { rows } = await this.options.database.pool.query<{ id: string }>(
+      "SELECT id FROM flow_runs WHERE id = ANY($1::uuid[]) AND state_type IN ('SCHEDULED', 'PENDING')",
+      [enqueued.map((run) => run.id)],
+    );
+    const waiting = new Set(rows.map((row) => row.id));
+    let removed = 0;
+    for (const run of enqueued) {
+      if (waiting.has(run.id)) continue;
+      try {
+        if (!(await this.queues.remove(run.workPoolName ?? DEFAULT_WORK_POOL_NAME, run.id))) continue;
+        removed++;
+        this.options.logger.info({ flowRunId: run.id }, "removed the job of a run withdrawn while it was enqueued");
+      } catch (error) {
+        this.options.logger.warn({ err: error, flowRunId: run.id }, "could not remove the job of a withdrawn run");
+      }
+    }
+    return removed;
   }
 
   private async enqueue(run: Parameters<typeof flowRunJobOf>[0], deployment: DeploymentWithSchedules): Promise<void> {

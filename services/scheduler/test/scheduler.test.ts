@@ -1,4 +1,4 @@
-import { createDatabase, type Database, ensureFlow, upsertDeployment } from "@sluice/db";
+import { createDatabase, type Database, ensureFlow, setDeploymentPaused, upsertDeployment } from "@sluice/db";
 import { decodeEvents, FlowRunQueues, redisKeys } from "@sluice/queue";
 import { createLogger } from "@sluice/telemetry";
 import { createTestContext, type TestContext, waitFor } from "@sluice/testing";
@@ -45,6 +45,22 @@ async function notices(): Promise<string[]> {
   return entries
     .flatMap(([, fields]) => decodeEvents(fields[1] as string))
     .flatMap((event) => (event.kind === "state_written" ? [`${event.runId} ${event.name}`] : []));
+}
+
+/** Pauses the deployment (as the API does, deleting its auto-scheduled runs) the first time the scheduler calls queues[method]. */
+function pauseBefore(s: Scheduler, method: "enqueue" | "has", deploymentId: string): void {
+  const queues = (s as unknown as { queues: FlowRunQueues }).queues;
+  const original = queues[method].bind(queues) as (...args: unknown[]) => Promise<unknown>;
+  let paused = false;
+  Object.assign(queues, {
+    [method]: async (...args: unknown[]) => {
+      if (!paused) {
+        paused = true;
+        expect((await setDeploymentPaused(database.db, deploymentId, true))?.withdrawn).toHaveLength(1);
+      }
+      return original(...args);
+    },
+  });
 }
 
 async function scheduledTimes(): Promise<string[]> {
@@ -147,6 +163,35 @@ describe("scheduler", () => {
     }
     expect(await scheduledTimes()).toEqual([]);
     expect(await ctx.redis.keys(`${ctx.prefix}:*:delayed`)).toEqual([]);
+  });
+
+  it("a run withdrawn between its insert and its enqueue gets no job", async () => {
+    const { id } = await deployment({ intervalSeconds: 3600 });
+    const s = scheduler({ minRuns: 1, horizonMs: 0 });
+    // The pause lands after the run's insert committed, before the scheduler enqueues it: the
+    // pause's withdrawal finds no job to remove.
+    pauseBefore(s, "enqueue", id);
+    expect(await s.scheduleRuns()).toBe(1);
+    expect(await scheduledTimes()).toEqual([]);
+    expect(await ctx.redis.keys(`${ctx.prefix}:*:delayed`)).toEqual([]);
+  });
+
+  it("a run withdrawn while the reconciler re-enqueues it gets no job back", async () => {
+    const { id } = await deployment({ intervalSeconds: 3600 });
+    const s = scheduler({ minRuns: 1, horizonMs: 0 });
+    await s.scheduleRuns();
+    const { rows } = await database.pool.query<{ id: string }>("SELECT id FROM flow_runs");
+    const runId = rows[0]?.id as string;
+    const queues = new FlowRunQueues(ctx.redis, ctx.prefix);
+    try {
+      expect(await queues.remove("default-agent-pool", runId)).toBe(true); // as if Redis had lost it
+      // The pause lands after the reconciler read the run as Scheduled, while it looks its job up.
+      pauseBefore(s, "has", id);
+      expect(await s.reconcile()).toBe(0);
+      expect(await queues.has("default-agent-pool", runId)).toBe(false);
+    } finally {
+      await queues.close();
+    }
   });
 
   it("marks runs not started in time Late, and re-enqueues runs missing from Redis", async () => {
