@@ -128,7 +128,7 @@ export class Scheduler {
         }
       }
     }
-    await this.removeJobsOfSettledRuns(enqueued);
+    await this.removeJobsOfWithdrawnRuns(enqueued);
     return enqueued.length;
   }
 
@@ -208,26 +208,26 @@ export class Scheduler {
       reenqueued.push(run);
       this.options.logger.warn({ flowRunId: run.id }, "re-enqueued a run missing from its queue");
     }
-    const removed = await this.removeJobsOfSettledRuns(reenqueued);
+    const removed = await this.removeJobsOfWithdrawnRuns(reenqueued);
     return reenqueued.length - removed;
   }
 
   /**
-   * Removes the jobs just enqueued for runs that were deleted, cancelled or started meanwhile: a
-   * pause, a schedule change, a DELETE or a cancel withdraws a run's job, and when it came between
-   * this scheduler's read and its enqueue, the job would run a run that must not run (again).
-   * Returns how many were removed.
+   * Removes the jobs just enqueued for runs deleted or cancelled meanwhile: a pause, a schedule
+   * change, a DELETE or a cancel withdraws a run's job, and when it came between this scheduler's
+   * read and its enqueue, the job would run a run that must not run. (A run that went on, started
+   * by a worker that took the new job, keeps it.) Returns how many were removed.
    */
-  private async removeJobsOfSettledRuns(enqueued: WithdrawnRun[]): Promise<number> {
+  private async removeJobsOfWithdrawnRuns(enqueued: WithdrawnRun[]): Promise<number> {
     if (enqueued.length === 0) return 0;
     const { rows } = await this.options.database.pool.query<{ id: string }>(
-      "SELECT id FROM flow_runs WHERE id = ANY($1::uuid[]) AND state_type IN ('SCHEDULED', 'PENDING')",
+      "SELECT id FROM flow_runs WHERE id = ANY($1::uuid[]) AND state_type <> 'CANCELLED'",
       [enqueued.map((run) => run.id)],
     );
-    const waiting = new Set(rows.map((row) => row.id));
+    const kept = new Set(rows.map((row) => row.id));
     let removed = 0;
     for (const run of enqueued) {
-      if (waiting.has(run.id)) continue;
+      if (kept.has(run.id)) continue;
       try {
         if (!(await this.queues.remove(run.workPoolName ?? DEFAULT_WORK_POOL_NAME, run.id))) continue;
         removed++;

@@ -1,4 +1,11 @@
-import { createDatabase, type Database, ensureFlow, setDeploymentPaused, upsertDeployment } from "@sluice/db";
+import {
+  createDatabase,
+  type Database,
+  ensureFlow,
+  setDeploymentPaused,
+  setFlowRunState,
+  upsertDeployment,
+} from "@sluice/db";
 import { decodeEvents, FlowRunQueues, redisKeys } from "@sluice/queue";
 import { createLogger } from "@sluice/telemetry";
 import { createTestContext, type TestContext, waitFor } from "@sluice/testing";
@@ -47,20 +54,25 @@ async function notices(): Promise<string[]> {
     .flatMap((event) => (event.kind === "state_written" ? [`${event.runId} ${event.name}`] : []));
 }
 
-/** Pauses the deployment (as the API does, deleting its auto-scheduled runs) the first time the scheduler calls queues[method]. */
-function pauseBefore(s: Scheduler, method: "enqueue" | "has", deploymentId: string): void {
+/** Runs `action` (a user's pause, cancel, …) just before the scheduler's first call of queues[method]. */
+function interleave(s: Scheduler, method: "enqueue" | "has", action: () => Promise<void>): void {
   const queues = (s as unknown as { queues: FlowRunQueues }).queues;
   const original = queues[method].bind(queues) as (...args: unknown[]) => Promise<unknown>;
-  let paused = false;
+  let done = false;
   Object.assign(queues, {
     [method]: async (...args: unknown[]) => {
-      if (!paused) {
-        paused = true;
-        expect((await setDeploymentPaused(database.db, deploymentId, true))?.withdrawn).toHaveLength(1);
+      if (!done) {
+        done = true;
+        await action();
       }
       return original(...args);
     },
   });
+}
+
+/** Pauses the deployment as the API does: its auto-scheduled runs are deleted. */
+async function pause(deploymentId: string): Promise<void> {
+  expect((await setDeploymentPaused(database.db, deploymentId, true))?.withdrawn).toHaveLength(1);
 }
 
 async function scheduledTimes(): Promise<string[]> {
@@ -170,25 +182,31 @@ describe("scheduler", () => {
     const s = scheduler({ minRuns: 1, horizonMs: 0 });
     // The pause lands after the run's insert committed, before the scheduler enqueues it: the
     // pause's withdrawal finds no job to remove.
-    pauseBefore(s, "enqueue", id);
+    interleave(s, "enqueue", () => pause(id));
     expect(await s.scheduleRuns()).toBe(1);
     expect(await scheduledTimes()).toEqual([]);
     expect(await ctx.redis.keys(`${ctx.prefix}:*:delayed`)).toEqual([]);
   });
 
-  it("a run withdrawn while the reconciler re-enqueues it gets no job back", async () => {
+  it("a run cancelled or deleted while the reconciler re-enqueues it gets no job back", async () => {
     const { id } = await deployment({ intervalSeconds: 3600 });
-    const s = scheduler({ minRuns: 1, horizonMs: 0 });
+    const s = scheduler({ minRuns: 2, horizonMs: 0 });
     await s.scheduleRuns();
-    const { rows } = await database.pool.query<{ id: string }>("SELECT id FROM flow_runs");
-    const runId = rows[0]?.id as string;
+    const { rows } = await database.pool.query<{ id: string }>("SELECT id FROM flow_runs ORDER BY expected_start_time");
+    const [first, second] = rows.map((row) => row.id) as [string, string];
     const queues = new FlowRunQueues(ctx.redis, ctx.prefix);
     try {
-      expect(await queues.remove("default-agent-pool", runId)).toBe(true); // as if Redis had lost it
-      // The pause lands after the reconciler read the run as Scheduled, while it looks its job up.
-      pauseBefore(s, "has", id);
+      // As if Redis had lost both jobs.
+      for (const runId of [first, second]) expect(await queues.remove("default-agent-pool", runId)).toBe(true);
+      // After the reconciler read both runs as Scheduled, while it looks their jobs up: the first
+      // is cancelled, then the deployment paused (the second deleted).
+      interleave(s, "has", async () => {
+        expect((await setFlowRunState(database.db, first, { type: "CANCELLED" }))?.status).toBe("ACCEPT");
+        await pause(id);
+      });
       expect(await s.reconcile()).toBe(0);
-      expect(await queues.has("default-agent-pool", runId)).toBe(false);
+      expect(await queues.has("default-agent-pool", first)).toBe(false);
+      expect(await queues.has("default-agent-pool", second)).toBe(false);
     } finally {
       await queues.close();
     }
