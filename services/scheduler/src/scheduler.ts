@@ -141,16 +141,11 @@ export class Scheduler {
     scheduledTime: Date,
     now: Date,
   ): Promise<CreatedFlowRun | "deployment changed"> {
+    const request = { scheduledTime, autoScheduled: true };
     try {
-      return await createDeploymentFlowRun(
-        this.options.database.db,
-        deployment,
-        { scheduledTime, autoScheduled: true },
-        now,
-        {
-          unchangedSince: deployment.rowVersion,
-        },
-      );
+      return await createDeploymentFlowRun(this.options.database.db, deployment, request, now, {
+        unchangedSince: deployment.rowVersion,
+      });
     } catch (error) {
       if (error instanceof DeploymentChangedError) return "deployment changed";
       throw error;
