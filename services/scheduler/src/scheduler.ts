@@ -152,29 +152,34 @@ export class Scheduler {
     }
   }
 
-  /** Scheduled runs not started `lateAfterMs` after they were due become Late. */
+  /**
+   * Scheduled runs not started `lateAfterMs` after they were due become Late, as of that moment
+   * (not of this tick): a worker may have started one since, its Pending and Running still on
+   * their way to Postgres through the recorder, and they, being newer, then win over Late.
+   */
   async markLateRuns(now = new Date()): Promise<number> {
     const { db } = this.options.database;
-    const cutoff = new Date(now.getTime() - (this.options.lateAfterMs ?? 15_000));
+    const lateAfterMs = this.options.lateAfterMs ?? 15_000;
+    const cutoff = new Date(now.getTime() - lateAfterMs);
+    const due = sql<Date>`coalesce(${flowRuns.nextScheduledStartTime}, ${flowRuns.expectedStartTime})`;
     const overdue = await db
-      .select({ id: flowRuns.id })
+      .select({ id: flowRuns.id, due: due.mapWith(flowRuns.expectedStartTime) })
       .from(flowRuns)
-      .where(
-        and(
-          eq(flowRuns.stateType, "SCHEDULED"),
-          eq(flowRuns.stateName, "Scheduled"),
-          lt(sql`coalesce(${flowRuns.nextScheduledStartTime}, ${flowRuns.expectedStartTime})`, cutoff),
-        ),
-      )
+      .where(and(eq(flowRuns.stateType, "SCHEDULED"), eq(flowRuns.stateName, "Scheduled"), lt(due, cutoff)))
       .limit(1000);
     let marked = 0;
-    for (const { id } of overdue) {
-      const result = await setFlowRunState(db, id, {
-        type: "SCHEDULED",
-        name: "Late",
-        message: "Not started by a worker in time: is a worker running for its work pool?",
-        scheduledTime: null,
-      });
+    for (const run of overdue) {
+      const result = await setFlowRunState(
+        db,
+        run.id,
+        {
+          type: "SCHEDULED",
+          name: "Late",
+          message: "Not started by a worker in time: is a worker running for its work pool?",
+          scheduledTime: run.due, // still due when it was, as Prefect's Late keeps it
+        },
+        { now: new Date(run.due.getTime() + lateAfterMs) },
+      );
       if (result?.status === "ACCEPT") {
         marked++;
         this.notices.written(result.flowRun);

@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto";
 import {
   createDatabase,
   type Database,
   ensureFlow,
+  recordEvents,
   setDeploymentPaused,
   setFlowRunState,
   upsertDeployment,
@@ -233,6 +235,37 @@ describe("scheduler", () => {
     } finally {
       await queues.close();
     }
+  });
+
+  it("a run a worker started late, but before the scheduler marked it Late, ends Running", async () => {
+    await deployment({ intervalSeconds: 3600 });
+    const s = scheduler({ minRuns: 1, horizonMs: 0 });
+    await s.scheduleRuns(new Date(Date.now() - 3 * 3600_000)); // due hours ago
+    const { rows } = await database.pool.query<{ id: string; due: Date }>(
+      "SELECT id, expected_start_time AS due FROM flow_runs",
+    );
+    const { id, due } = rows[0] as { id: string; due: Date };
+    // A worker took it a minute after it was due; its Pending and Running reach Postgres (through
+    // the recorder) only after the scheduler's tick has read the run as Scheduled and marked it.
+    expect(await s.markLateRuns()).toBe(1);
+    const started = due.getTime() + 60_000;
+    const state = (type: "PENDING" | "RUNNING", at: number, runCount: number) => ({
+      kind: "state" as const,
+      id: randomUUID(),
+      runKind: "flow_run" as const,
+      runId: id,
+      timestamp: new Date(at).toISOString(),
+      type,
+      name: type === "PENDING" ? "Pending" : "Running",
+      message: null,
+      runCount,
+    });
+    await recordEvents(database, [state("PENDING", started, 0), state("RUNNING", started + 1, 1)]);
+    const { rows: after } = await database.pool.query<{ state_name: string; name: string; scheduled_time: Date }>(
+      `SELECT r.state_name, s.name, s.scheduled_time FROM flow_runs r
+       JOIN flow_run_states s ON s.flow_run_id = r.id WHERE s.name = 'Late'`,
+    );
+    expect(after).toEqual([{ state_name: "Running", name: "Late", scheduled_time: due }]);
   });
 
   it("tells live views of the runs it creates and marks Late", async () => {
