@@ -299,7 +299,7 @@ describe("recordEvents", () => {
       [["AwaitingConcurrencySlot", 1]],
       [],
     ];
-    const columns = (row: Record<string, unknown> | null) => {
+    const columns = (row: Record<string, unknown> | null | undefined) => {
       const { id, stateId, created, updated, ...rest } = row ?? {};
       return rest;
     };

@@ -33,7 +33,7 @@ function state(runKind: "flow_run" | "task_run", runId: string, name: "Running" 
 /** The feed's run events; `onReady` when the server says its feed has started (`event: ready`). */
 async function readEvents(
   response: Response,
-  done: (events: { kind: string }[]) => boolean,
+  done: (events: { kind: string; [key: string]: unknown }[]) => boolean,
   onReady: () => void = () => {},
 ) {
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();

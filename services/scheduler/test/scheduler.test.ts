@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { StateEvent } from "@sluice/core";
 import {
   createDatabase,
   type Database,
@@ -249,10 +250,10 @@ describe("scheduler", () => {
     // the recorder) only after the scheduler's tick has read the run as Scheduled and marked it.
     expect(await s.markLateRuns()).toBe(1);
     const started = due.getTime() + 60_000;
-    const state = (type: "PENDING" | "RUNNING", at: number, runCount: number) => ({
-      kind: "state" as const,
+    const state = (type: "PENDING" | "RUNNING", at: number, runCount: number): StateEvent => ({
+      kind: "state",
       id: randomUUID(),
-      runKind: "flow_run" as const,
+      runKind: "flow_run",
       runId: id,
       timestamp: new Date(at).toISOString(),
       type,

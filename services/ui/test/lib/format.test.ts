@@ -1,6 +1,6 @@
 /** Small display rules: durations, log levels, the trace link. */
 import { describe, expect, it } from "vitest";
-import { formatDuration, formatRelative, isFinalState, levelName, traceLink } from "../src/lib/format";
+import { formatDuration, formatRelative, isFinalState, levelName, traceLink } from "../../src/lib/format";
 
 describe("display formats", () => {
   it("writes durations in the unit that reads best", () => {

@@ -1,6 +1,6 @@
 /** Deployment schedules in words, as the Deployments page shows them. */
 import { describe, expect, it } from "vitest";
-import { describeCron, describeInterval, describeSchedule } from "../src/lib/schedule";
+import { describeCron, describeInterval, describeSchedule } from "../../src/lib/schedule";
 
 describe("describeSchedule", () => {
   it("says a daily cron in words with its time zone", () => {

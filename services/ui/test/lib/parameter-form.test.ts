@@ -1,6 +1,6 @@
 /** The deployment "Run" form: fields from the parameter JSON schema, values parsed, 422 errors by field. */
 import { describe, expect, it } from "vitest";
-import { fieldErrorsFromDetail, parameterFields, parseParameterValues } from "../src/lib/parameter-form";
+import { fieldErrorsFromDetail, parameterFields, parseParameterValues } from "../../src/lib/parameter-form";
 
 const schema = {
   type: "object",

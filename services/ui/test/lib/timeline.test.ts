@@ -1,6 +1,6 @@
 /** Where task runs and subflows sit on the flow run's Gantt timeline. */
 import { describe, expect, it } from "vitest";
-import { layoutTimeline, MIN_WIDTH, type TimelineInput, tickLabel } from "../src/lib/timeline";
+import { layoutTimeline, MIN_WIDTH, type TimelineInput, tickLabel } from "../../src/lib/timeline";
 
 const T0 = Date.parse("2026-01-01T00:00:00.000Z");
 const at = (ms: number) => new Date(T0 + ms).toISOString();

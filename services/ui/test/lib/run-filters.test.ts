@@ -7,7 +7,7 @@ import {
   filtersFromSearch,
   filtersToSearch,
   type RunFilters,
-} from "../src/lib/run-filters";
+} from "../../src/lib/run-filters";
 
 const FLOW = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
 const DEPLOYMENT = "a3bb189e-8bf9-3888-9912-ace4e6543002";
