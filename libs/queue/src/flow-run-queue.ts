@@ -49,7 +49,11 @@ export class FlowRunQueues {
   /** The pools' flow-run queues, and any other queue of theirs (`other`). */
   private readonly queues: QueuesByName;
 
-  constructor(connection: Redis, prefix: string, queueOptions: Partial<QueueOptions> = {}) {
+  constructor(
+    private readonly connection: Redis,
+    prefix: string,
+    queueOptions: Partial<QueueOptions> = {},
+  ) {
     this.queues = new QueuesByName(connection, prefix, queueOptions);
   }
 
@@ -77,10 +81,23 @@ export class FlowRunQueues {
     );
   }
 
-  /** Whether the run's job is still in Redis (waiting, delayed or active), for the reconciler. */
+  /** Whether the run's job is still in Redis (waiting, delayed, active, or kept finished). */
   async has(workPoolName: string, flowRunId: string): Promise<boolean> {
-    const job = await this.queue(workPoolName).getJob(flowRunId);
-    return job !== undefined && job !== null;
+    return (await this.missing(workPoolName, [flowRunId])).length === 0;
+  }
+
+  /** Which of these runs of the pool have no job in Redis, in one round trip (for the reconciler). */
+  async missing(workPoolName: string, flowRunIds: readonly string[]): Promise<string[]> {
+    if (flowRunIds.length === 0) return [];
+    const queue = this.queue(workPoolName);
+    const pipeline = this.connection.pipeline();
+    for (const id of flowRunIds) pipeline.exists(queue.toKey(id));
+    const replies = (await pipeline.exec()) ?? [];
+    return flowRunIds.filter((_, index) => {
+      const [error, count] = replies[index] ?? [new Error("no reply from Redis"), null];
+      if (error) throw error;
+      return count === 0;
+    });
   }
 
   /** Removes the run's job unless a worker holds it; whether there was one to remove. */

@@ -18,6 +18,7 @@ import {
   DeploymentChangedError,
   type DeploymentWithSchedules,
   flowRuns,
+  getFlowRuns,
   listScheduledDeployments,
   setFlowRunState,
   type VersionedDeploymentSummary,
@@ -25,7 +26,7 @@ import {
 } from "@sluice/db";
 import { FlowRunQueues, flowRunJobOf, type RunSource, RunStateNotices } from "@sluice/queue";
 import type { Logger } from "@sluice/telemetry";
-import { and, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import { LeaderLock } from "./leader-lock.js";
 import { dueTimes, type Schedule } from "./schedule-times.js";
@@ -43,6 +44,8 @@ export interface SchedulerOptions {
   maxRuns?: number;
   /** A run still Scheduled this long after it was due is Late. Default 15 s, like Prefect. */
   lateAfterMs?: number;
+  /** Runs the reconciler reads and looks up at a time. Default 1000. */
+  reconcilePageSize?: number;
   /** How long the leader lock lasts without renewal. Default 3 × interval. */
   leaseMs?: number;
 }
@@ -188,25 +191,41 @@ export class Scheduler {
     return marked;
   }
 
-  /** Re-enqueues Scheduled/Pending deployment runs whose job is missing from Redis. */
+  /**
+   * Re-enqueues Scheduled/Pending deployment runs whose job is missing from Redis: all of them, a
+   * page at a time (by id), each page's jobs looked up in one round trip per pool.
+   */
   async reconcile(now = new Date()): Promise<number> {
     const { db } = this.options.database;
-    const candidates = await db
-      .select()
-      .from(flowRuns)
-      .where(and(inArray(flowRuns.stateType, ["SCHEDULED", "PENDING"]), sql`${flowRuns.deploymentId} IS NOT NULL`))
-      .limit(5000);
+    const pageSize = this.options.reconcilePageSize ?? 1000;
     const reenqueued: WithdrawnRun[] = [];
     const sources = new Map<string, RunSource | null>();
-    for (const run of candidates) {
-      if (await this.queues.has(run.workPoolName ?? DEFAULT_WORK_POOL_NAME, run.id)) continue;
-      const deploymentId = run.deploymentId as string;
-      if (!sources.has(deploymentId)) sources.set(deploymentId, await this.sourceOf(deploymentId));
-      const source = sources.get(deploymentId);
-      if (!source) continue;
-      await this.queues.enqueue(flowRunJobOf(run, source, now), now.getTime());
-      reenqueued.push(run);
-      this.options.logger.warn({ flowRunId: run.id }, "re-enqueued a run missing from its queue");
+    for (let after: string | undefined; ; ) {
+      const page = await db
+        .select({ id: flowRuns.id, workPoolName: flowRuns.workPoolName })
+        .from(flowRuns)
+        .where(
+          and(
+            inArray(flowRuns.stateType, ["SCHEDULED", "PENDING"]),
+            sql`${flowRuns.deploymentId} IS NOT NULL`,
+            after === undefined ? undefined : gt(flowRuns.id, after),
+          ),
+        )
+        .orderBy(asc(flowRuns.id))
+        .limit(pageSize);
+      const missing: string[] = [];
+      for (const [pool, ids] of idsByPool(page)) missing.push(...(await this.queues.missing(pool, ids)));
+      for (const run of await getFlowRuns(db, missing)) {
+        const deploymentId = run.deploymentId as string;
+        if (!sources.has(deploymentId)) sources.set(deploymentId, await this.sourceOf(deploymentId));
+        const source = sources.get(deploymentId);
+        if (!source) continue;
+        await this.queues.enqueue(flowRunJobOf(run, source, now), now.getTime());
+        reenqueued.push(run);
+        this.options.logger.warn({ flowRunId: run.id }, "re-enqueued a run missing from its queue");
+      }
+      after = page.at(-1)?.id;
+      if (page.length < pageSize) break;
     }
     const removed = await this.removeJobsOfWithdrawnRuns(reenqueued);
     return reenqueued.length - removed;
@@ -268,4 +287,16 @@ export class Scheduler {
         }
       : null;
   }
+}
+
+/** The runs' ids by work pool. */
+function idsByPool(runs: readonly WithdrawnRun[]): Map<string, string[]> {
+  const byPool = new Map<string, string[]>();
+  for (const run of runs) {
+    const pool = run.workPoolName ?? DEFAULT_WORK_POOL_NAME;
+    const ids = byPool.get(pool);
+    if (ids) ids.push(run.id);
+    else byPool.set(pool, [run.id]);
+  }
+  return byPool;
 }

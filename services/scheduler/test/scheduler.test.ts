@@ -58,7 +58,7 @@ async function notices(): Promise<string[]> {
 }
 
 /** Runs `action` (a user's pause, cancel, …) just before the scheduler's first call of queues[method]. */
-function interleave(s: Scheduler, method: "enqueue" | "has", action: () => Promise<void>): void {
+function interleave(s: Scheduler, method: "enqueue" | "missing", action: () => Promise<void>): void {
   const queues = (s as unknown as { queues: FlowRunQueues }).queues;
   const original = queues[method].bind(queues) as (...args: unknown[]) => Promise<unknown>;
   let done = false;
@@ -203,13 +203,30 @@ describe("scheduler", () => {
       for (const runId of [first, second]) expect(await queues.remove("default-agent-pool", runId)).toBe(true);
       // After the reconciler read both runs as Scheduled, while it looks their jobs up: the first
       // is cancelled, then the deployment paused (the second deleted).
-      interleave(s, "has", async () => {
+      interleave(s, "missing", async () => {
         expect((await setFlowRunState(database.db, first, { type: "CANCELLED" }))?.status).toBe("ACCEPT");
         await pause(id);
       });
       expect(await s.reconcile()).toBe(0);
       expect(await queues.has("default-agent-pool", first)).toBe(false);
       expect(await queues.has("default-agent-pool", second)).toBe(false);
+    } finally {
+      await queues.close();
+    }
+  });
+
+  it("re-enqueues every run missing from Redis, however many, a page at a time", async () => {
+    await deployment({ intervalSeconds: 600 });
+    const s = scheduler({ minRuns: 5, horizonMs: 0, reconcilePageSize: 2 });
+    expect(await s.scheduleRuns()).toBe(5);
+    // As if Redis had restarted empty: drop every key of this test (never FLUSHDB: Redis is shared).
+    await ctx.redis.del(...(await ctx.redis.keys(`${ctx.prefix}:*`)));
+    expect(await s.reconcile()).toBe(5);
+    const { rows } = await database.pool.query<{ id: string }>("SELECT id FROM flow_runs");
+    const queues = new FlowRunQueues(ctx.redis, ctx.prefix);
+    try {
+      expect(await queues.missing("default-agent-pool", [...rows.map((row) => row.id), randomUUID()])).toHaveLength(1);
+      expect(await s.reconcile()).toBe(0); // nothing missing any more
     } finally {
       await queues.close();
     }
