@@ -78,8 +78,17 @@ export class Scheduler {
   }
 
   start(): void {
+    let busy = false;
     const tick = () => {
-      this.ticking = this.tick().catch((error) => this.options.logger.error({ err: error }, "scheduler tick failed"));
+      // A tick that outlasts the interval (a backlog of late runs, a slow database) is not joined
+      // by the next: two would mark the same runs Late twice.
+      if (busy) return;
+      busy = true;
+      this.ticking = this.tick()
+        .catch((error) => this.options.logger.error({ err: error }, "scheduler tick failed"))
+        .finally(() => {
+          busy = false;
+        });
     };
     tick();
     this.timer = setInterval(tick, this.options.intervalMs ?? 5000);

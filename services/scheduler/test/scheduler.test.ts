@@ -133,6 +133,28 @@ describe("scheduler", () => {
     expect(new Set(times).size).toBe(times.length);
   });
 
+  it("a tick that outlasts the interval is not joined by the next", async () => {
+    const s = scheduler({ intervalMs: 20 });
+    const tick = s.tick.bind(s);
+    let active = 0;
+    let most = 0;
+    let ticks = 0;
+    s.tick = async (now?: Date) => {
+      active++;
+      ticks++;
+      most = Math.max(most, active);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 150)); // a slow database, say
+        return await tick(now);
+      } finally {
+        active--;
+      }
+    };
+    s.start();
+    await waitFor("three ticks", async () => ticks >= 3, 5_000);
+    expect(most).toBe(1);
+  });
+
   it("only one scheduler is the leader at a time", async () => {
     const a = scheduler();
     const b = scheduler();
