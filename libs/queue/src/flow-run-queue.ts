@@ -9,6 +9,7 @@ import { withProducerSpan } from "@sluice/telemetry";
 import type { Queue, QueueOptions } from "bullmq";
 import type { Redis } from "ioredis";
 import { QueuesByName } from "./bullmq-connection.js";
+import { DEFAULT_JOB_WORK_POOL } from "./flow-run-job.js";
 
 export interface FlowRunJob {
   flowRunId: string;
@@ -43,6 +44,14 @@ export const FLOW_RUN_JOB_NAME = "flow-run";
 export function flowRunQueueName(workPoolName: string): string {
   return `flow-runs.${workPoolName}`;
 }
+
+/** A flow run whose job is looked up or removed: its id (the job's) and its pool (default if none). */
+export interface QueuedRun {
+  id: string;
+  workPoolName: string | null;
+}
+
+const poolOf = (run: QueuedRun) => run.workPoolName ?? DEFAULT_JOB_WORK_POOL;
 
 /** Enqueues flow runs on their pool's queue (queues opened lazily, one per pool). */
 export class FlowRunQueues {
@@ -83,26 +92,46 @@ export class FlowRunQueues {
 
   /** Whether the run's job is still in Redis (waiting, delayed, active, or kept finished). */
   async has(workPoolName: string, flowRunId: string): Promise<boolean> {
-    return (await this.missing(workPoolName, [flowRunId])).length === 0;
+    return (await this.missing([{ id: flowRunId, workPoolName }])).length === 0;
   }
 
-  /** Which of these runs of the pool have no job in Redis, in one round trip (for the reconciler). */
-  async missing(workPoolName: string, flowRunIds: readonly string[]): Promise<string[]> {
-    if (flowRunIds.length === 0) return [];
-    const queue = this.queue(workPoolName);
+  /** Which of these runs have no job in Redis, in one round trip (for the reconciler). */
+  async missing(runs: readonly QueuedRun[]): Promise<string[]> {
+    if (runs.length === 0) return [];
     const pipeline = this.connection.pipeline();
-    for (const id of flowRunIds) pipeline.exists(queue.toKey(id));
+    for (const run of runs) pipeline.exists(this.queue(poolOf(run)).toKey(run.id));
     const replies = (await pipeline.exec()) ?? [];
-    return flowRunIds.filter((_, index) => {
+    return runs.flatMap((run, index) => {
       const [error, count] = replies[index] ?? [new Error("no reply from Redis"), null];
       if (error) throw error;
-      return count === 0;
+      return count === 0 ? [run.id] : [];
     });
   }
 
   /** Removes the run's job unless a worker holds it; whether there was one to remove. */
   async remove(workPoolName: string, flowRunId: string): Promise<boolean> {
     return (await this.queue(workPoolName).remove(flowRunId)) > 0;
+  }
+
+  /**
+   * Removes the jobs of runs that will not run, all at once (a job a worker holds stays): the ids
+   * of the runs whose job was removed, and the runs whose removal failed, with why.
+   */
+  async removeAll(
+    runs: readonly QueuedRun[],
+  ): Promise<{ removed: Set<string>; failed: { id: string; error: unknown }[] }> {
+    const removed = new Set<string>();
+    const failed: { id: string; error: unknown }[] = [];
+    await Promise.all(
+      runs.map(async (run) => {
+        try {
+          if (await this.remove(poolOf(run), run.id)) removed.add(run.id);
+        } catch (error) {
+          failed.push({ id: run.id, error });
+        }
+      }),
+    );
+    return { removed, failed };
   }
 
   close(): Promise<void> {

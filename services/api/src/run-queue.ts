@@ -4,7 +4,6 @@
  * request: the run is safe in Postgres and the scheduler's reconciler enqueues it again.
  */
 import type { FlowRun, WithdrawnRun, WorkPool } from "@sluice/db";
-import { DEFAULT_WORK_POOL_NAME } from "@sluice/db";
 import {
   type FlowRunCancellation,
   type FlowRunQueues,
@@ -46,16 +45,9 @@ export class FlowRunDispatcher {
    * Returns the ids of the runs whose job was removed (they were waiting or delayed).
    */
   async withdraw(runs: WithdrawnRun[]): Promise<Set<string>> {
-    const removed = new Set<string>();
-    await Promise.all(
-      runs.map(async (run) => {
-        try {
-          if (await this.queues.remove(run.workPoolName ?? DEFAULT_WORK_POOL_NAME, run.id)) removed.add(run.id);
-        } catch (error) {
-          this.logger.warn({ err: error, flowRunId: run.id }, "could not remove the flow run's job");
-        }
-      }),
-    );
+    const { removed, failed } = await this.queues.removeAll(runs);
+    for (const { id, error } of failed)
+      this.logger.warn({ err: error, flowRunId: id }, "could not remove the flow run's job");
     return removed;
   }
 

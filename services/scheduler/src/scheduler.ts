@@ -14,7 +14,6 @@ import {
   type CreatedFlowRun,
   createDeploymentFlowRun,
   type Database,
-  DEFAULT_WORK_POOL_NAME,
   DeploymentChangedError,
   type DeploymentWithSchedules,
   flowRuns,
@@ -202,7 +201,7 @@ export class Scheduler {
 
   /**
    * Re-enqueues Scheduled/Pending deployment runs whose job is missing from Redis: all of them, a
-   * page at a time (by id), each page's jobs looked up in one round trip per pool.
+   * page at a time (by id), each page's jobs looked up in one round trip.
    */
   async reconcile(now = new Date()): Promise<number> {
     const { db } = this.options.database;
@@ -222,9 +221,7 @@ export class Scheduler {
         )
         .orderBy(asc(flowRuns.id))
         .limit(pageSize);
-      const missing: string[] = [];
-      for (const [pool, ids] of idsByPool(page)) missing.push(...(await this.queues.missing(pool, ids)));
-      for (const run of await getFlowRuns(db, missing)) {
+      for (const run of await getFlowRuns(db, await this.queues.missing(page))) {
         const deploymentId = run.deploymentId as string;
         if (!sources.has(deploymentId)) sources.set(deploymentId, await this.sourceOf(deploymentId));
         const source = sources.get(deploymentId);
@@ -253,18 +250,13 @@ export class Scheduler {
       [enqueued.map((run) => run.id)],
     );
     const kept = new Set(rows.map((row) => row.id));
-    let removed = 0;
-    for (const run of enqueued) {
-      if (kept.has(run.id)) continue;
-      try {
-        if (!(await this.queues.remove(run.workPoolName ?? DEFAULT_WORK_POOL_NAME, run.id))) continue;
-        removed++;
-        this.options.logger.info({ flowRunId: run.id }, "removed the job of a run withdrawn while it was enqueued");
-      } catch (error) {
-        this.options.logger.warn({ err: error, flowRunId: run.id }, "could not remove the job of a withdrawn run");
-      }
-    }
-    return removed;
+    const { removed, failed } = await this.queues.removeAll(enqueued.filter((run) => !kept.has(run.id)));
+    const { logger } = this.options;
+    for (const id of removed)
+      logger.info({ flowRunId: id }, "removed the job of a run withdrawn while it was enqueued");
+    for (const { id, error } of failed)
+      logger.warn({ err: error, flowRunId: id }, "could not remove the job of a withdrawn run");
+    return removed.size;
   }
 
   private async enqueue(run: Parameters<typeof flowRunJobOf>[0], deployment: DeploymentWithSchedules): Promise<void> {
@@ -296,16 +288,4 @@ export class Scheduler {
         }
       : null;
   }
-}
-
-/** The runs' ids by work pool. */
-function idsByPool(runs: readonly WithdrawnRun[]): Map<string, string[]> {
-  const byPool = new Map<string, string[]>();
-  for (const run of runs) {
-    const pool = run.workPoolName ?? DEFAULT_WORK_POOL_NAME;
-    const ids = byPool.get(pool);
-    if (ids) ids.push(run.id);
-    else byPool.set(pool, [run.id]);
-  }
-  return byPool;
 }

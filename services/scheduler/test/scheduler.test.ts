@@ -247,7 +247,11 @@ describe("scheduler", () => {
     const { rows } = await database.pool.query<{ id: string }>("SELECT id FROM flow_runs");
     const queues = new FlowRunQueues(ctx.redis, ctx.prefix);
     try {
-      expect(await queues.missing("default-agent-pool", [...rows.map((row) => row.id), randomUUID()])).toHaveLength(1);
+      const runs = [...rows.map((row) => row.id), randomUUID()].map((id) => ({
+        id,
+        workPoolName: "default-agent-pool",
+      }));
+      expect(await queues.missing(runs)).toHaveLength(1);
       expect(await s.reconcile()).toBe(0); // nothing missing any more
     } finally {
       await queues.close();
