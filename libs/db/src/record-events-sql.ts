@@ -13,6 +13,16 @@ import { TERMINAL_STATE_TYPES } from "@sluice/core";
 
 const TERMINAL = `'{${TERMINAL_STATE_TYPES.join(",")}}'::state_type[]`;
 
+/**
+ * Taken first by every batch's transaction, held to its commit: batches are recorded one at a time,
+ * whichever recorder (server, `sluice run`, a second server) holds them. Recorded concurrently, a
+ * batch that creates a run and one that brings its later states (a task run's creation comes from
+ * the flow's worker, its Running and Completed from the one that ran it) each miss the other's
+ * uncommitted rows: the states are kept in the history but applied to no row, and the row is
+ * inserted with its first state only. The run would show Pending for good.
+ */
+export const LOCK_RECORDING = `SELECT pg_advisory_xact_lock(${0x51_1c_e0_ec})`;
+
 export const INSERT_FLOWS = `
 INSERT INTO flows (id, name, created, updated)
 SELECT t.id, t.name, t.created, t.created

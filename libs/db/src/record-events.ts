@@ -6,7 +6,9 @@
  *
  * Order within a batch: flows, then flow and task run rows, then state history, then current
  * states, then logs and cache entries. A state whose run row is not there yet is kept in the
- * history and applied when the row arrives (in this batch or a later one).
+ * history and applied when the row arrives (in this batch or a later one). Batches are recorded one
+ * at a time, whoever records them (see LOCK_RECORDING): a row and its states split over two
+ * batches recorded at once would each miss the other.
  */
 import {
   type CacheEntryEvent,
@@ -29,6 +31,7 @@ import {
   INSERT_LOGS,
   INSERT_TASK_RUNS,
   insertStatesSql,
+  LOCK_RECORDING,
   lockRunsSql,
   type RunTables,
   SET_FLOW_RUN_TRACE_IDS,
@@ -54,6 +57,7 @@ export async function recordEvents(handle: DbHandle, events: readonly RunEvent[]
   if (events.length === 0) return;
   const batch = partition(events);
   await withTransaction(handle, async (client) => {
+    await client.query({ name: "sluice_lock_recording", text: LOCK_RECORDING });
     if (batch.flowRuns.length > 0) {
       await run(client, "sluice_insert_flows", INSERT_FLOWS, toJsonParam(batch.flowRuns.map(flowRow)));
       await run(client, "sluice_insert_flow_runs", INSERT_FLOW_RUNS, toJsonParam(batch.flowRuns.map(flowRunRow)));

@@ -381,6 +381,43 @@ describe("recordEvents", () => {
     }
   });
 
+  it("applies a run's states when its creation and its later states are recorded by two writers at once", async () => {
+    // As when two recorders share the stream: the flow's worker emits a task run's creation and
+    // Pending, the worker that ran it emits Running and Completed, and each recorder gets one entry.
+    const other = createDatabase(ctx.databaseUrl);
+    try {
+      for (let round = 0; round < 5; round++) {
+        const created: RunEvent[] = [];
+        const later: RunEvent[] = [];
+        const runs: { kind: "flow_run" | "task_run"; id: string }[] = [];
+        for (let i = 0; i < 40; i++) {
+          const flowRun = flowRunCreated();
+          const taskRun = taskRunCreated(flowRun.flowRun.id);
+          for (const [kind, id, creation] of [
+            ["flow_run", flowRun.flowRun.id, flowRun],
+            ["task_run", taskRun.taskRun.id, taskRun],
+          ] as const) {
+            runs.push({ kind, id });
+            created.push(creation, state(kind, id, "Pending", 1));
+            later.push(state(kind, id, "Running", 2), state(kind, id, "Completed", 3));
+          }
+        }
+        await Promise.all([recordEvents(database, created), recordEvents(other, later)]);
+        for (const { kind, id } of runs) {
+          const row = kind === "flow_run" ? await getFlowRun(database.db, id) : await getTaskRun(database.db, id);
+          expect(row, `${kind} ${id}, round ${round}`).toMatchObject({
+            stateType: "COMPLETED",
+            startTime: new Date(at(2)),
+            endTime: new Date(at(3)),
+            totalRunTime: 1,
+          });
+        }
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
   it("takes a pool or a drizzle handle as well as a Database", async () => {
     const a = flowRunCreated();
     const b = flowRunCreated();
