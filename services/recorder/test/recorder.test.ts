@@ -326,6 +326,30 @@ describe("Recorder", () => {
     expect(rec.isRunning).toBe(false);
   });
 
+  it("shares the stream with another recorder: runs whose creation and later states each recorder reads are right", async () => {
+    // Two servers, or `sluice run` beside one: a task run's creation comes from the flow's worker,
+    // its Running and Completed from the worker that ran it, in entries of their own.
+    const [first, second] = [recorder({ batchSize: 1 }), recorder({ batchSize: 1 })];
+    await Promise.all([first.start(), second.start()]);
+    const runs = Array.from({ length: 10 }, () => flowRunEvents(20));
+    const isLater = (event: RunEvent) => event.kind === "state" && event.name !== "Pending";
+    let lastId = "";
+    for (const { events } of runs) {
+      await emit(
+        events.filter((event) => !isLater(event)),
+        { batched: true },
+      );
+      lastId = await emit(events.filter(isLater), { batched: true });
+    }
+    await waitFor(() => recordedUpTo(lastId), "both recorders to reach the last event");
+    expect(first.stats.batchesRecorded).toBeGreaterThan(0);
+    expect(second.stats.batchesRecorded).toBeGreaterThan(0);
+    for (const { flowRunId, taskRunIds } of runs) {
+      expect(await getFlowRun(database.db, flowRunId)).toMatchObject({ stateType: "COMPLETED", result: "done" });
+      for (const id of taskRunIds) expect(await getTaskRun(database.db, id)).toMatchObject({ stateType: "COMPLETED" });
+    }
+  });
+
   it("writes a replayed stream (duplicated entries) without changing the rows", async () => {
     const { events, flowRunId } = flowRunEvents(2);
     const rec = recorder();
