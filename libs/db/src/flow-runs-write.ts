@@ -308,12 +308,16 @@ export interface SetStateResult {
  * Proposes a new state for a flow run, with the engine's rule (`shouldApplyState`): a run in a
  * terminal state stays there unless `force`. The accepted state is written to the history and
  * becomes the current state in one transaction. Null when there is no such run.
+ *
+ * `onlyFrom`: the state applies only over this current state, as read under the run's lock (the
+ * scheduler's Late only over Scheduled: a run a worker took meanwhile, or that another scheduler
+ * marked Late already, is left as it is).
  */
 export async function setFlowRunState(
   db: AnySluiceDb,
   flowRunId: string,
   request: StateRequest,
-  options: { force?: boolean; now?: Date } = {},
+  options: { force?: boolean; now?: Date; onlyFrom?: StateName } = {},
 ): Promise<SetStateResult | null> {
   const force = options.force ?? false;
   return db.transaction(async (tx) => {
@@ -328,6 +332,13 @@ export async function setFlowRunState(
       current.stateType && current.stateTimestamp
         ? { type: current.stateType, timestamp: current.stateTimestamp.toISOString() }
         : null;
+    if (options.onlyFrom !== undefined && current.stateName !== options.onlyFrom) {
+      return {
+        status: "REJECT",
+        reason: `This run is ${current.stateName ?? "without a state"}, not ${options.onlyFrom}: it does not move to ${name}.`,
+        flowRun: current,
+      };
+    }
     if (!shouldApplyState(currentPoint, { type: request.type, timestamp: timestamp.toISOString(), force })) {
       return {
         status: "REJECT",

@@ -191,6 +191,35 @@ describe("setFlowRunState", () => {
     ]);
     expect(await setFlowRunState(database.db, randomUUID(), { type: "RUNNING" })).toBeNull();
   });
+
+  it("applies an `onlyFrom` state only over that state: Late leaves a run a worker took meanwhile Running", async () => {
+    const d = await deployment();
+    const { flowRun } = await createDeploymentFlowRun(database.db, d, {});
+    // The scheduler listed it as Scheduled; a worker's Running is recorded before the mark.
+    await recordEvents(database, [
+      {
+        kind: "state",
+        id: randomUUID(),
+        runKind: "flow_run",
+        runId: flowRun.id,
+        timestamp: new Date().toISOString(),
+        type: "RUNNING",
+        name: "Running",
+        message: null,
+        runCount: 1,
+      },
+    ]);
+    const late = await setFlowRunState(
+      database.db,
+      flowRun.id,
+      { type: "SCHEDULED", name: "Late" },
+      { onlyFrom: "Scheduled" },
+    );
+    expect(late).toMatchObject({ status: "REJECT", flowRun: { stateName: "Running" } });
+    expect(late?.reason).toContain("Running");
+    expect((await getFlowRun(database.db, flowRun.id))?.stateName).toBe("Running");
+    expect((await getFlowRunStates(database.db, flowRun.id)).map((s) => s.name)).toEqual(["Scheduled", "Running"]);
+  });
 });
 
 describe("upsertDeployment", () => {

@@ -189,7 +189,8 @@ export class Scheduler {
           message: "Not started by a worker in time: is a worker running for its work pool?",
           scheduledTime: run.due, // still due when it was, as Prefect's Late keeps it
         },
-        { now: new Date(run.due.getTime() + lateAfterMs) },
+        // Listed as Scheduled, but a worker may have taken it since, or another scheduler marked it.
+        { now: new Date(run.due.getTime() + lateAfterMs), onlyFrom: "Scheduled" },
       );
       if (result?.status === "ACCEPT") {
         marked++;

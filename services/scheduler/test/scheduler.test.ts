@@ -312,6 +312,19 @@ describe("scheduler", () => {
     expect(after).toEqual([{ state_name: "Running", name: "Late", scheduled_time: due }]);
   });
 
+  it("two schedulers marking at once (one's tick outlasting its lease) mark each overdue run Late once", async () => {
+    await deployment({ intervalSeconds: 60 });
+    const [a, b] = [scheduler({ minRuns: 5, horizonMs: 0 }), scheduler()];
+    await a.scheduleRuns(new Date(Date.now() - 3 * 3600_000)); // 5 runs, due hours ago
+    const [byA, byB] = await Promise.all([a.markLateRuns(), b.markLateRuns()]);
+    expect(byA + byB).toBe(5);
+    const { rows } = await database.pool.query<{ state_name: string; late: number }>(
+      `SELECT r.state_name, count(*) FILTER (WHERE s.name = 'Late')::int AS late
+       FROM flow_runs r JOIN flow_run_states s ON s.flow_run_id = r.id GROUP BY r.id`,
+    );
+    expect(rows).toEqual(Array.from({ length: 5 }, () => ({ state_name: "Late", late: 1 })));
+  });
+
   it("tells live views of the runs it creates and marks Late", async () => {
     await deployment({ intervalSeconds: 3600 });
     const s = scheduler({ minRuns: 3, horizonMs: 0 });
