@@ -138,6 +138,11 @@ export function lockRunsSql({ runs }: RunTables): string {
  * start_time is the first RUNNING, total_run_time the seconds spent RUNNING (each RUNNING state up
  * to the next one), ignoring states the rule rejects (an unforced state after a terminal one).
  *
+ * One exception to "newer": a Cancelling run also takes a terminal state of its current attempt
+ * (since the last forced state) that is older than the Cancelling. That is a run which ended on its
+ * worker while the cancel was on its way: the API, not seeing the end yet, accepted the cancel, and
+ * no worker holds the run any more to record it Cancelled. Without it the run stayed Cancelling.
+ *
  * Rows whose state and timing would not change are not written, so replays leave rows untouched.
  */
 export function applyStatesSql({ runs, history, runIdColumn }: RunTables): string {
@@ -182,11 +187,16 @@ timing AS (
   ) s
   GROUP BY s.run_id
 ),
+attempt AS (
+  SELECT run_id, max(timestamp) FILTER (WHERE force) AS since FROM history GROUP BY run_id
+),
 candidates AS (
   SELECT h.*, r.state_type AS current_type,
     max(h.timestamp) FILTER (WHERE h.force) OVER (PARTITION BY h.run_id) AS forced_timestamp
-  FROM history h JOIN target r ON r.id = h.run_id
+  FROM history h JOIN target r ON r.id = h.run_id JOIN attempt a ON a.run_id = h.run_id
   WHERE r.state_timestamp IS NULL OR h.timestamp > r.state_timestamp
+    OR (r.state_type = 'CANCELLING' AND h.type = ANY (${TERMINAL})
+      AND (a.since IS NULL OR h.timestamp >= a.since))
 ),
 final AS (
   SELECT DISTINCT ON (c.run_id) c.*

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { type StateEvent, stateTypeOf } from "@sluice/core";
 import {
   createDatabase,
   createDeploymentFlowRun,
@@ -41,6 +42,26 @@ async function deployment(schedules = [{ cron: "0 6 * * *", timezone: "America/N
     schedules,
   });
   return deployment;
+}
+
+/** A state of a flow run as a worker emits it (recorded through the recorder's batch writer). */
+function workerState(
+  runId: string,
+  name: "Pending" | "Running" | "Completed" | "Failed" | "Cancelled",
+  at: Date,
+  runCount = 1,
+): StateEvent {
+  return {
+    kind: "state",
+    id: randomUUID(),
+    runKind: "flow_run",
+    runId,
+    timestamp: at.toISOString(),
+    type: stateTypeOf(name),
+    name,
+    message: null,
+    runCount,
+  };
 }
 
 const count = async (table: string) =>
@@ -196,19 +217,7 @@ describe("setFlowRunState", () => {
     const d = await deployment();
     const { flowRun } = await createDeploymentFlowRun(database.db, d, {});
     // The scheduler listed it as Scheduled; a worker's Running is recorded before the mark.
-    await recordEvents(database, [
-      {
-        kind: "state",
-        id: randomUUID(),
-        runKind: "flow_run",
-        runId: flowRun.id,
-        timestamp: new Date().toISOString(),
-        type: "RUNNING",
-        name: "Running",
-        message: null,
-        runCount: 1,
-      },
-    ]);
+    await recordEvents(database, [workerState(flowRun.id, "Running", new Date())]);
     const late = await setFlowRunState(
       database.db,
       flowRun.id,
@@ -219,6 +228,53 @@ describe("setFlowRunState", () => {
     expect(late?.reason).toContain("Running");
     expect((await getFlowRun(database.db, flowRun.id))?.stateName).toBe("Running");
     expect((await getFlowRunStates(database.db, flowRun.id)).map((s) => s.name)).toEqual(["Scheduled", "Running"]);
+  });
+
+  it("a cancel that crosses the run's end: the worker's Completed, recorded after the Cancelling, ends the run", async () => {
+    const d = await deployment();
+    const { flowRun } = await createDeploymentFlowRun(database.db, d, {});
+    const started = new Date(Date.now() + 1000);
+    const finished = new Date(started.getTime() + 2000);
+    await recordEvents(database, [workerState(flowRun.id, "Running", started)]);
+    // The flow finished on its worker, but its Completed is still on the stream when the cancel
+    // comes: the API sees it Running. No worker holds it any more, so no Cancelled would follow.
+    const cancelling = await setFlowRunState(
+      database.db,
+      flowRun.id,
+      { type: "CANCELLING" },
+      { now: new Date(finished.getTime() + 500) },
+    );
+    expect(cancelling?.status).toBe("ACCEPT");
+    await recordEvents(database, [workerState(flowRun.id, "Completed", finished)]);
+    expect(await getFlowRun(database.db, flowRun.id)).toMatchObject({
+      stateName: "Completed",
+      endTime: finished,
+      totalRunTime: 2,
+    });
+    // Replayed, the history changes nothing.
+    await recordEvents(database, [workerState(flowRun.id, "Completed", finished)]);
+    expect((await getFlowRun(database.db, flowRun.id))?.stateName).toBe("Completed");
+  });
+
+  it("a Cancelling run ends only with a terminal state of its current attempt, never an older one replayed", async () => {
+    const d = await deployment();
+    const { flowRun } = await createDeploymentFlowRun(database.db, d, {});
+    const t = (seconds: number) => new Date(Date.now() + seconds * 1000);
+    const failed = workerState(flowRun.id, "Failed", t(2));
+    await recordEvents(database, [workerState(flowRun.id, "Running", t(1)), failed]);
+    // Retried (a forced state), running again, then cancelled.
+    await setFlowRunState(
+      database.db,
+      flowRun.id,
+      { type: "SCHEDULED", name: "AwaitingRetry" },
+      { force: true, now: t(3) },
+    );
+    await recordEvents(database, [workerState(flowRun.id, "Running", t(4), 2)]);
+    await setFlowRunState(database.db, flowRun.id, { type: "CANCELLING" }, { now: t(5) });
+    await recordEvents(database, [failed]); // the first attempt's end, delivered again
+    expect((await getFlowRun(database.db, flowRun.id))?.stateName).toBe("Cancelling");
+    await recordEvents(database, [workerState(flowRun.id, "Cancelled", t(6), 2)]);
+    expect((await getFlowRun(database.db, flowRun.id))?.stateName).toBe("Cancelled");
   });
 });
 
