@@ -366,12 +366,15 @@ export async function setFlowRunState(
 }
 
 /** Deletes a flow run with its state history and task runs; null when there is no such run. */
-export async function deleteFlowRun(db: AnySluiceDb, id: string): Promise<WithdrawnRun | null> {
+export async function deleteFlowRun(
+  db: AnySluiceDb,
+  id: string,
+): Promise<(WithdrawnRun & { stateType: StateType | null }) | null> {
   return db.transaction(async (tx) => {
     const [deleted] = await tx
       .delete(flowRuns)
       .where(eq(flowRuns.id, id))
-      .returning({ id: flowRuns.id, workPoolName: flowRuns.workPoolName });
+      .returning({ id: flowRuns.id, workPoolName: flowRuns.workPoolName, stateType: flowRuns.stateType });
     if (!deleted) return null;
     await deleteRunChildren(tx, [deleted.id]);
     return deleted;

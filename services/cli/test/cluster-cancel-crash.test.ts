@@ -126,6 +126,26 @@ describe("cancelling running flow runs", () => {
   });
 });
 
+describe("deleting running flow runs", () => {
+  it("DELETE /flow_runs/{id} of a running run stops it where it runs: the worker's only slot frees at once", async () => {
+    const worker = cluster.worker("w1", { flows: "services/cli/test/flows", limit: 1 });
+    await waitFor("worker w1 started", async () => worker.output().includes("Worker 'w1' started"));
+    await deployTestFlows();
+    const run = await createRun("Cancellable Flow", "cancellable", { ms: 60_000 });
+    await waitFor("the task run Running", async () => (await taskRunStates(run.id)).includes("Running"));
+
+    const requested = Date.now();
+    const deleted = await fetch(`${env.SLUICE_API_URL}/flow_runs/${run.id}`, { method: "DELETE" });
+    expect(deleted.status).toBe(204);
+    // Left running, the deleted run would hold the slot for its whole minute.
+    const next = await createRun("Slow Flow", "slow", { ms: 10 });
+    await waitFor("the next run Completed", async () => (await stateOf(next.id)) === "Completed", 15_000);
+    expect(Date.now() - requested).toBeLessThan(8_000);
+    expect(await stateOf(run.id)).toBeUndefined();
+    expect(await taskRunStates(run.id)).toEqual([]);
+  });
+});
+
 describe("crash recovery", () => {
   it("SIGKILL to a worker mid-run: a flow with retries completes on another worker, one without ends Crashed", async () => {
     const doomed = await startWorker("doomed");
