@@ -5,7 +5,8 @@
  *   read a deployment since paused or rescheduled) and enqueues them;
  * - marks runs still Scheduled a grace period after they were due as `Late`;
  * - re-enqueues runs that are Scheduled or Pending in Postgres but missing from Redis (the
- *   reconciler: a failed enqueue or a Redis restart never strands a run).
+ *   reconciler: a failed enqueue or a Redis restart never strands a run), once Postgres is current
+ *   (the recorder is not behind).
  * The runs it creates and marks Late are announced to live views (RunStateNotices).
  */
 import { randomUUID } from "node:crypto";
@@ -23,7 +24,14 @@ import {
   type VersionedDeploymentSummary,
   type WithdrawnRun,
 } from "@sluice/db";
-import { FlowRunQueues, flowRunJobOf, type RunSource, RunStateNotices } from "@sluice/queue";
+import {
+  FlowRunQueues,
+  flowRunJobOf,
+  type RunSource,
+  RunStateNotices,
+  readEventStreamLag,
+  redisKeys,
+} from "@sluice/queue";
 import type { Logger } from "@sluice/telemetry";
 import { and, asc, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import type { Redis } from "ioredis";
@@ -45,6 +53,11 @@ export interface SchedulerOptions {
   lateAfterMs?: number;
   /** Runs the reconciler reads and looks up at a time. Default 1000. */
   reconcilePageSize?: number;
+  /**
+   * The reconciler waits while the recorder has events older than this not yet recorded (default
+   * 10 s): Postgres may not know yet that a run it shows Scheduled or Pending went on.
+   */
+  reconcileMaxRecorderLagMs?: number;
   /** How long the leader lock lasts without renewal. Default 3 × interval. */
   leaseMs?: number;
 }
@@ -205,6 +218,7 @@ export class Scheduler {
    * page at a time (by id), each page's jobs looked up in one round trip.
    */
   async reconcile(now = new Date()): Promise<number> {
+    if (await this.recorderIsBehind()) return 0;
     const { db } = this.options.database;
     const pageSize = this.options.reconcilePageSize ?? 1000;
     const reenqueued: WithdrawnRun[] = [];
@@ -236,6 +250,24 @@ export class Scheduler {
     }
     const removed = await this.removeJobsOfWithdrawnRuns(reenqueued);
     return reenqueued.length - removed;
+  }
+
+  /**
+   * Whether Postgres may be behind what workers did. A run that ended on a worker reads Scheduled
+   * or Pending there until the recorder has recorded its states, and by then its completed job may
+   * be gone from Redis (kept an hour, but at most 10,000): after a Postgres outage with a backlog on
+   * the stream, re-enqueueing such a run would run it a second time.
+   */
+  private async recorderIsBehind(): Promise<boolean> {
+    const { redis, prefix, logger } = this.options;
+    const keys = redisKeys(prefix);
+    const { oldestUnackedSeconds } = await readEventStreamLag(redis, keys.eventStream, keys.recorderGroup);
+    if (oldestUnackedSeconds * 1000 <= (this.options.reconcileMaxRecorderLagMs ?? 10_000)) return false;
+    logger.warn(
+      { recorderLagSeconds: Math.round(oldestUnackedSeconds) },
+      "the recorder is behind: runs missing from Redis are re-enqueued once it has caught up",
+    );
+    return true;
   }
 
   /**

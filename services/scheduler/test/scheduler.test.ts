@@ -9,7 +9,7 @@ import {
   setFlowRunState,
   upsertDeployment,
 } from "@sluice/db";
-import { decodeEvents, FlowRunQueues, redisKeys } from "@sluice/queue";
+import { decodeEvents, EVENT_FIELD, ensureEventStreamGroup, FlowRunQueues, redisKeys } from "@sluice/queue";
 import { createLogger } from "@sluice/telemetry";
 import { createTestContext, type TestContext, waitFor } from "@sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -276,6 +276,36 @@ describe("scheduler", () => {
     const queues = new FlowRunQueues(ctx.redis, ctx.prefix);
     try {
       expect(await queues.has("default-agent-pool", rows[0]?.id as string)).toBe(true);
+    } finally {
+      await queues.close();
+    }
+  });
+
+  it("re-enqueues nothing while the recorder is behind: Postgres may not know yet that a run went on", async () => {
+    const { eventStream, recorderGroup } = redisKeys(ctx.prefix);
+    // Events a minute old that no recorder has recorded yet (Postgres was down, say).
+    await ensureEventStreamGroup(ctx.redis, eventStream, recorderGroup);
+    await ctx.redis.xadd(eventStream, `${Date.now() - 60_000}-0`, EVENT_FIELD, "[]");
+    await deployment({ intervalSeconds: 3600 });
+    const s = scheduler({ minRuns: 1, horizonMs: 0, reconcileMaxRecorderLagMs: 10_000 });
+    await s.scheduleRuns(new Date(Date.now() + 3600_000));
+    const { rows } = await database.pool.query<{ id: string }>("SELECT id FROM flow_runs");
+    const id = rows[0]?.id as string;
+    const queues = new FlowRunQueues(ctx.redis, ctx.prefix);
+    try {
+      // It ran and its job was trimmed away, while its states wait on the stream.
+      await queues.remove("default-agent-pool", id);
+      expect(await s.reconcile()).toBe(0);
+      expect(await queues.has("default-agent-pool", id)).toBe(false);
+
+      // Once the recorder has caught up, Postgres is current: the run really is missing its job.
+      const read = (await ctx.redis.xreadgroup("GROUP", recorderGroup, "recorder", "STREAMS", eventStream, ">")) as [
+        string,
+        [string, string[]][],
+      ][];
+      await ctx.redis.xack(eventStream, recorderGroup, ...(read[0]?.[1] ?? []).map(([entryId]) => entryId));
+      expect(await s.reconcile()).toBe(1);
+      expect(await queues.has("default-agent-pool", id)).toBe(true);
     } finally {
       await queues.close();
     }
