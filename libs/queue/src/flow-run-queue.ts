@@ -108,9 +108,18 @@ export class FlowRunQueues {
     });
   }
 
-  /** Removes the run's job unless a worker holds it; whether there was one to remove. */
+  /**
+   * Removes the run's job if no worker has taken it yet (it is waiting or delayed); whether it did.
+   * A job a worker holds, or one that ran, stays. BullMQ's own `remove` answers 1 for a job that
+   * does not exist and for one that finished, so it is asked the job's state first: a cancel takes
+   * "removed" to mean the run never started, and records it Cancelled without telling anyone.
+   */
   async remove(workPoolName: string, flowRunId: string): Promise<boolean> {
-    return (await this.queue(workPoolName).remove(flowRunId)) > 0;
+    const queue = this.queue(workPoolName);
+    const state = await queue.getJobState(flowRunId);
+    if (state === "unknown" || state === "active" || state === "completed" || state === "failed") return false;
+    // Taken by a worker meanwhile: locked, so BullMQ leaves it and answers 0.
+    return (await queue.remove(flowRunId)) > 0;
   }
 
   /**

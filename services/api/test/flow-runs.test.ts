@@ -1,3 +1,4 @@
+import { FlowRunCancellation, redisKeys } from "@sluice/queue";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ApiHarness, createDeployment, startApi } from "./support.js";
 
@@ -205,6 +206,16 @@ describe("set_state", () => {
     const cancelled = await setState(run.id, { type: "CANCELLING" });
     expect(cancelled.body).toMatchObject({ status: "ACCEPT", state: { type: "CANCELLED", name: "Cancelled" } });
     expect(await queue.getJob(run.id)).toBeUndefined();
+  });
+
+  it("cancels a running run without a job (a client runs it) by asking it to stop, never by declaring it Cancelled", async () => {
+    const deployment = await createDeployment(api);
+    const adHoc = await api.call("POST", "/api/flow_runs/", { flow_id: deployment.flow_id });
+    await setState(adHoc.body.id, { type: "RUNNING" });
+    const cancelling = await setState(adHoc.body.id, { type: "CANCELLING" });
+    expect(cancelling.body).toMatchObject({ status: "ACCEPT", state: { type: "CANCELLING" } });
+    const cancellation = new FlowRunCancellation(api.ctx.redis, redisKeys(api.ctx.prefix));
+    expect(await cancellation.isCancelled(adHoc.body.id)).toBe(true);
   });
 
   it("refuses a state name of another type, an unknown type and an unknown run", async () => {
