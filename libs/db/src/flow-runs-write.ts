@@ -21,6 +21,7 @@ import {
 } from "@sluice/core";
 import { and, eq, getTableColumns, inArray, type SQL, sql } from "drizzle-orm";
 import type { AnySluiceDb } from "./client.js";
+import { rememberDeletedFlowRuns, waitForRecording } from "./deleted-flow-runs.js";
 import { pgErrorCode } from "./errors.js";
 import { deleteRunChildren } from "./flows.js";
 import { textArrayLiteral, toJsonParam } from "./json-param.js";
@@ -73,6 +74,11 @@ export interface CreatedFlowRun {
 export interface WithdrawnRun {
   id: string;
   workPoolName: string | null;
+}
+
+/** A flow run deleted through the API, with the state it was in. */
+export interface DeletedFlowRun extends WithdrawnRun {
+  stateType: StateType | null;
 }
 
 /**
@@ -365,18 +371,20 @@ export async function setFlowRunState(
   });
 }
 
-/** Deletes a flow run with its state history and task runs; null when there is no such run. */
-export async function deleteFlowRun(
-  db: AnySluiceDb,
-  id: string,
-): Promise<(WithdrawnRun & { stateType: StateType | null }) | null> {
+/**
+ * Deletes a flow run with its state history and task runs, for good (a tombstone keeps events
+ * still on their way from bringing it back); null when there is no such run.
+ */
+export async function deleteFlowRun(db: AnySluiceDb, id: string): Promise<DeletedFlowRun | null> {
   return db.transaction(async (tx) => {
+    await waitForRecording(tx);
     const [deleted] = await tx
       .delete(flowRuns)
       .where(eq(flowRuns.id, id))
       .returning({ id: flowRuns.id, workPoolName: flowRuns.workPoolName, stateType: flowRuns.stateType });
     if (!deleted) return null;
     await deleteRunChildren(tx, [deleted.id]);
+    await rememberDeletedFlowRuns(tx, [deleted.id]);
     return deleted;
   });
 }

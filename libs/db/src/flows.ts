@@ -1,6 +1,8 @@
 /** Flows by name: created on first use (by the API, a deploy, or the recorder), read by id or name. */
 import { eq, inArray } from "drizzle-orm";
 import type { AnySluiceDb } from "./client.js";
+import { rememberDeletedFlowRuns, waitForRecording } from "./deleted-flow-runs.js";
+import type { DeletedFlowRun } from "./flow-runs-write.js";
 import { type Flow, flowRunStates, flowRuns, flows, taskRunStates, taskRuns } from "./schema.js";
 
 /** The flow with this name, created if missing (tags are set only on creation, as Prefect does). */
@@ -34,21 +36,18 @@ export async function getFlowByName(db: AnySluiceDb, name: string): Promise<Flow
  * state history. Logs stay. Returns the deleted flow runs (to withdraw their queued jobs), or
  * null when there is no such flow.
  */
-export async function deleteFlow(
-  db: AnySluiceDb,
-  id: string,
-): Promise<{ flowRuns: { id: string; workPoolName: string | null }[] } | null> {
+export async function deleteFlow(db: AnySluiceDb, id: string): Promise<{ flowRuns: DeletedFlowRun[] } | null> {
   return db.transaction(async (tx) => {
+    await waitForRecording(tx);
     const [deleted] = await tx.delete(flows).where(eq(flows.id, id)).returning({ id: flows.id });
     if (!deleted) return null;
     const runs = await tx
       .delete(flowRuns)
       .where(eq(flowRuns.flowId, id))
-      .returning({ id: flowRuns.id, workPoolName: flowRuns.workPoolName });
-    await deleteRunChildren(
-      tx,
-      runs.map((r) => r.id),
-    );
+      .returning({ id: flowRuns.id, workPoolName: flowRuns.workPoolName, stateType: flowRuns.stateType });
+    const runIds = runs.map((r) => r.id);
+    await deleteRunChildren(tx, runIds);
+    await rememberDeletedFlowRuns(tx, runIds);
     return { flowRuns: runs };
   });
 }

@@ -50,6 +50,7 @@ export { isDataError, pgErrorCode } from "./errors.js";
 export {
   type CreatedFlowRun,
   createDeploymentFlowRun,
+  type DeletedFlowRun,
   DeploymentChangedError,
   type DeploymentRunRequest,
   deleteFlowRun,

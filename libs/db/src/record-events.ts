@@ -19,6 +19,7 @@ import {
   type StateEvent,
   type TaskRunCreatedEvent,
 } from "@sluice/core";
+import { deletedFlowRunsAmong } from "./deleted-flow-runs.js";
 import { type FreshRunState, freshRunState, NO_STATE } from "./fresh-run-state.js";
 import { textArrayLiteral, toJsonParam } from "./json-param.js";
 import { type DbHandle, type SqlExecutor, withTransaction } from "./queryable.js";
@@ -55,9 +56,9 @@ interface Partitioned {
  */
 export async function recordEvents(handle: DbHandle, events: readonly RunEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const batch = partition(events);
   await withTransaction(handle, async (client) => {
     await client.query({ name: "sluice_lock_recording", text: LOCK_RECORDING });
+    const batch = withoutDeletedRuns(partition(events), await deletedFlowRunsAmong(client, flowRunIdsOf(events)));
     if (batch.flowRuns.length > 0) {
       await run(client, "sluice_insert_flows", INSERT_FLOWS, toJsonParam(batch.flowRuns.map(flowRow)));
       await run(client, "sluice_insert_flow_runs", INSERT_FLOW_RUNS, toJsonParam(batch.flowRuns.map(flowRunRow)));
@@ -151,6 +152,39 @@ async function recordStates(
 
 async function run(client: SqlExecutor, name: string, text: string, param: unknown): Promise<void> {
   await client.query({ name, text, values: [param] });
+}
+
+/** The flow runs the events are about (their own, or their task runs' flow run). */
+function flowRunIdsOf(events: readonly RunEvent[]): Set<string> {
+  const ids = new Set<string>();
+  for (const event of events) {
+    if (event.kind === "flow_run_created") ids.add(event.flowRun.id);
+    else if (event.kind === "task_run_created" && event.taskRun.flowRunId) ids.add(event.taskRun.flowRunId);
+    else if (event.kind === "state" && event.runKind === "flow_run") ids.add(event.runId);
+  }
+  return ids;
+}
+
+/**
+ * Drops what would bring back flow runs deleted through the API (see deleted-flow-runs.ts): their
+ * creation and states, and their task runs with those task runs' states. Log lines stay, as they
+ * do when a run is deleted.
+ */
+function withoutDeletedRuns(batch: Partitioned, deleted: ReadonlySet<string>): Partitioned {
+  if (deleted.size === 0) return batch;
+  const droppedTaskRuns = new Set<string>();
+  const taskRuns = batch.taskRuns.filter((event) => {
+    const keep = !deleted.has(event.taskRun.flowRunId ?? "");
+    if (!keep) droppedTaskRuns.add(event.taskRun.id);
+    return keep;
+  });
+  return {
+    ...batch,
+    flowRuns: batch.flowRuns.filter((event) => !deleted.has(event.flowRun.id)),
+    flowRunStates: batch.flowRunStates.filter((event) => !deleted.has(event.runId)),
+    taskRuns,
+    taskRunStates: batch.taskRunStates.filter((event) => !droppedTaskRuns.has(event.runId)),
+  };
 }
 
 function partition(events: readonly RunEvent[]): Partitioned {

@@ -170,6 +170,16 @@ export const taskRuns = pgTable(
   ],
 );
 
+/**
+ * Flow runs deleted through the API (not the never-started runs a pause withdraws), kept a day: the
+ * recorder drops events about them still on their way (a worker's replay of the run's creation, the
+ * states and task runs of its last moments), so a deleted run does not come back.
+ */
+export const deletedFlowRuns = pgTable("deleted_flow_runs", {
+  id: uuid("id").primaryKey(),
+  deleted: timestamptz("deleted").notNull().defaultNow(),
+});
+
 export const taskRunStates = pgTable(
   "task_run_states",
   {

@@ -62,6 +62,7 @@ describe("migrateDatabase", () => {
     );
     expect(tables.map((t) => t.tablename)).toEqual([
       "concurrency_limits",
+      "deleted_flow_runs",
       "deployment_schedules",
       "deployments",
       "flow_run_states",

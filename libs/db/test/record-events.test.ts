@@ -3,6 +3,7 @@ import type { RunEvent, StateEvent, StateName } from "@sluice/core";
 import {
   createDatabase,
   type Database,
+  deleteFlowRun,
   getCacheEntry,
   getFlowRun,
   getFlowRunStates,
@@ -416,6 +417,37 @@ describe("recordEvents", () => {
     } finally {
       await other.close();
     }
+  });
+
+  it("never brings back a deleted flow run: its creation, states and task runs still on their way are dropped", async () => {
+    const { events, flowRunId } = completedFlowRun();
+    const running = events.slice(0, 3); // created, Pending, Running
+    await recordEvents(database, running);
+    expect(await deleteFlowRun(database.db, flowRunId)).toMatchObject({ id: flowRunId, stateType: "RUNNING" });
+    // The worker ran on for a moment (and replays the run's creation, as workers do).
+    await recordEvents(database, events);
+    expect(await getFlowRun(database.db, flowRunId)).toBeNull();
+    expect(await getFlowRunStates(database.db, flowRunId)).toEqual([]);
+    expect(await listTaskRuns(database.db, { flowRunId })).toEqual([]);
+    expect(await listLogs(database.db, { flowRunId })).toHaveLength(2); // log lines stay, as on delete
+
+    // Other runs in the same batches are recorded as ever.
+    const other = completedFlowRun();
+    await recordEvents(database, [...other.events, ...events]);
+    expect(await getFlowRun(database.db, other.flowRunId)).toMatchObject({ stateType: "COMPLETED" });
+    expect(await getTaskRun(database.db, other.taskRunId)).toMatchObject({ stateType: "COMPLETED" });
+    expect(await getFlowRun(database.db, flowRunId)).toBeNull();
+  });
+
+  it("forgets a deleted run's tombstone after a day", async () => {
+    const first = completedFlowRun();
+    const second = completedFlowRun();
+    await recordEvents(database, [...first.events, ...second.events]);
+    await deleteFlowRun(database.db, first.flowRunId);
+    await database.pool.query("UPDATE deleted_flow_runs SET deleted = now() - interval '25 hours'");
+    await deleteFlowRun(database.db, second.flowRunId);
+    const { rows } = await database.pool.query<{ id: string }>("SELECT id FROM deleted_flow_runs");
+    expect(rows.map((row) => row.id)).toEqual([second.flowRunId]);
   });
 
   it("takes a pool or a drizzle handle as well as a Database", async () => {

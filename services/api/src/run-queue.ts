@@ -3,7 +3,8 @@
  * pool's BullMQ queue (job id = run id, delayed until due). A failed enqueue does not fail the
  * request: the run is safe in Postgres and the scheduler's reconciler enqueues it again.
  */
-import type { FlowRun, WithdrawnRun, WorkPool } from "@sluice/db";
+import { isTerminal } from "@sluice/core";
+import type { DeletedFlowRun, FlowRun, WithdrawnRun, WorkPool } from "@sluice/db";
 import {
   type FlowRunCancellation,
   type FlowRunQueues,
@@ -49,6 +50,18 @@ export class FlowRunDispatcher {
     for (const { id, error } of failed)
       this.logger.warn({ err: error, flowRunId: id }, "could not remove the flow run's job");
     return removed;
+  }
+
+  /**
+   * Withdraws the jobs of deleted runs; a run a worker may hold (its job stayed, and it had not
+   * finished) is told to stop, as for a cancel.
+   */
+  async withdrawDeleted(runs: DeletedFlowRun[]): Promise<void> {
+    const removed = await this.withdraw(runs);
+    for (const run of runs) {
+      if (!removed.has(run.id) && !(run.stateType && isTerminal(run.stateType)))
+        await this.announceCancellation(run.id);
+    }
   }
 
   /**

@@ -1,4 +1,6 @@
-import { flowRunQueueName } from "@sluice/queue";
+import { randomUUID } from "node:crypto";
+import { recordEvents } from "@sluice/db";
+import { FlowRunCancellation, flowRunQueueName, redisKeys } from "@sluice/queue";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ApiHarness, createDeployment, ETL_PARAMETER_SCHEMA, startApi } from "./support.js";
 
@@ -36,6 +38,37 @@ describe("flows", () => {
       status: 404,
       body: { detail: "Flow not found" },
     });
+  });
+});
+
+describe("deleting a flow", () => {
+  it("tells workers to stop its running runs, and its runs' late events never bring them back", async () => {
+    const flow = await api.call("POST", "/api/flows/", { name: "ETL Pipeline" });
+    const run = async () => (await api.call("POST", "/api/flow_runs/", { flow_id: flow.body.id })).body.id as string;
+    const [running, finished] = [await run(), await run()];
+    await api.call("POST", `/api/flow_runs/${running}/set_state`, { state: { type: "RUNNING" } });
+    await api.call("POST", `/api/flow_runs/${finished}/set_state`, { state: { type: "COMPLETED" } });
+    expect((await api.call("DELETE", `/api/flows/${flow.body.id}`)).status).toBe(204);
+
+    const cancellation = new FlowRunCancellation(api.ctx.redis, redisKeys(api.ctx.prefix));
+    expect(await cancellation.isCancelled(running)).toBe(true);
+    expect(await cancellation.isCancelled(finished)).toBe(false);
+    // The worker's last states, recorded after the delete.
+    await recordEvents(api.database, [
+      {
+        kind: "state",
+        id: randomUUID(),
+        runKind: "flow_run",
+        runId: running,
+        timestamp: new Date(Date.now() + 1000).toISOString(),
+        type: "CANCELLED",
+        name: "Cancelled",
+        message: null,
+        runCount: 1,
+      },
+    ]);
+    expect((await api.call("GET", `/api/flow_runs/${running}`)).status).toBe(404);
+    expect(await count("flow_run_states")).toBe(0);
   });
 });
 

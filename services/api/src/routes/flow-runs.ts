@@ -3,7 +3,6 @@
  * set_state (Prefect's orchestration result; a terminal run refuses an unforced change), delete
  * (a run a worker holds is told to stop, as for a cancel).
  */
-import { isTerminal } from "@sluice/core";
 import {
   createDeploymentFlowRun,
   deleteFlowRun,
@@ -143,10 +142,7 @@ export function flowRunRoutes(app: ZodApp, ctx: ApiContext): void {
     async (request, reply) => {
       const deleted = await deleteFlowRun(ctx.db, request.params.id);
       if (!deleted) throw notFound("Flow run");
-      const removed = await ctx.dispatcher.withdraw([deleted]);
-      // A worker may hold it (its job could not be removed): told to stop, as for a cancel.
-      if (!removed.has(deleted.id) && !(deleted.stateType && isTerminal(deleted.stateType)))
-        await ctx.dispatcher.announceCancellation(deleted.id);
+      await ctx.dispatcher.withdrawDeleted([deleted]);
       return reply.code(204).send();
     },
   );

@@ -73,7 +73,7 @@ export function flowRoutes(app: ZodApp, ctx: ApiContext): void {
     async (request, reply) => {
       const deleted = await deleteFlow(ctx.db, request.params.id);
       if (!deleted) throw notFound("Flow");
-      await ctx.dispatcher.withdraw(deleted.flowRuns);
+      await ctx.dispatcher.withdrawDeleted(deleted.flowRuns);
       return reply.code(204).send();
     },
   );
