@@ -109,17 +109,19 @@ export class FlowRunQueues {
   }
 
   /**
-   * Removes the run's job if no worker has taken it yet (it is waiting or delayed); whether it did.
-   * A job a worker holds, or one that ran, stays. BullMQ's own `remove` answers 1 for a job that
-   * does not exist and for one that finished, so it is asked the job's state first: a cancel takes
-   * "removed" to mean the run never started, and records it Cancelled without telling anyone.
+   * Removes the run's job unless a worker holds it (a finished one too, so the run can be enqueued
+   * again); true only when that job had not been taken yet (it was waiting or delayed). BullMQ's
+   * own `remove` answers 1 for a job that does not exist and for one that finished, so it is asked
+   * the job's state first: a cancel takes "removed" to mean the run never started, and records it
+   * Cancelled without telling anyone.
    */
   async remove(workPoolName: string, flowRunId: string): Promise<boolean> {
     const queue = this.queue(workPoolName);
     const state = await queue.getJobState(flowRunId);
-    if (state === "unknown" || state === "active" || state === "completed" || state === "failed") return false;
+    if (state === "unknown" || state === "active") return false;
     // Taken by a worker meanwhile: locked, so BullMQ leaves it and answers 0.
-    return (await queue.remove(flowRunId)) > 0;
+    const removed = (await queue.remove(flowRunId)) > 0;
+    return removed && state !== "completed" && state !== "failed";
   }
 
   /**

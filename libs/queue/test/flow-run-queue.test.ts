@@ -30,7 +30,7 @@ const job = (flowRunId: string, scheduledTime = new Date().toISOString()): FlowR
 });
 
 describe("FlowRunQueues.remove", () => {
-  it("removes only a job no worker has taken: a missing, running or finished one does not count", async () => {
+  it("counts as removed only a job no worker has taken: a missing, running or finished one does not", async () => {
     // Run ids (a job id such as "waiting" would be one of BullMQ's own keys).
     const [waiting, delayed, missing, running] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
     await queues.enqueue(job(waiting));
@@ -65,8 +65,11 @@ describe("FlowRunQueues.remove", () => {
       expect(await queues.has(POOL, running)).toBe(true);
       release();
       await new Promise<void>((resolve) => worker.on("completed", () => resolve()));
-      expect(await queues.remove(POOL, running)).toBe(false); // it ran: kept, and not "removed before it started"
-      expect(await queues.removeAll([{ id: running, workPoolName: POOL }])).toMatchObject({ removed: new Set() });
+      // It ran: not "removed before it started", but gone, so a retry can enqueue the run again.
+      expect(await queues.remove(POOL, running)).toBe(false);
+      expect(await queues.has(POOL, running)).toBe(false);
+      await queues.enqueue(job(running, new Date(Date.now() + 3600_000).toISOString()));
+      expect(await queues.queue(POOL).getJobState(running)).toBe("delayed");
     } finally {
       await worker.close();
       connection.disconnect();
