@@ -53,6 +53,19 @@ export class FlowRunDispatcher {
   }
 
   /**
+   * Withdraws the job of a run being cancelled; true when no worker can have the run: its job was
+   * still waiting or delayed, or it is a deployment's run that never ran and has no job at all
+   * (Redis lost it and the reconciler has not put it back). Otherwise whoever holds it is told to
+   * stop. A run without a job that is not a deployment's is run by a client, which is told too.
+   */
+  async withdrawCancelled(run: FlowRun): Promise<boolean> {
+    const queued = { id: run.id, workPoolName: run.workPoolName };
+    if ((await this.withdraw([queued])).has(run.id)) return true;
+    await this.announceCancellation(run.id);
+    return run.deploymentId !== null && run.runCount === 0 && (await this.queues.missing([queued])).length > 0;
+  }
+
+  /**
    * Withdraws the jobs of deleted runs; a run a worker may hold (its job stayed, and it had not
    * finished) is told to stop, as for a cancel.
    */

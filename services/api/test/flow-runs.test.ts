@@ -208,6 +208,14 @@ describe("set_state", () => {
     expect(await queue.getJob(run.id)).toBeUndefined();
   });
 
+  it("cancels at once a deployment's run that never ran and lost its job (Redis restarted)", async () => {
+    const deployment = await createDeployment(api);
+    const run = await createRun(deployment.id, scheduledAt(1));
+    await api.queues.queue("default-agent-pool").remove(run.id);
+    const cancelled = await setState(run.id, { type: "CANCELLING" });
+    expect(cancelled.body).toMatchObject({ status: "ACCEPT", state: { type: "CANCELLED", name: "Cancelled" } });
+  });
+
   it("cancels a running run without a job (a client runs it) by asking it to stop, never by declaring it Cancelled", async () => {
     const deployment = await createDeployment(api);
     const adHoc = await api.call("POST", "/api/flow_runs/", { flow_id: deployment.flow_id });

@@ -151,8 +151,9 @@ export function flowRunRoutes(app: ZodApp, ctx: ApiContext): void {
 /**
  * What an accepted state means for the run's job: a SCHEDULED deployment run (a retry, or a new
  * time) gets a job for its scheduled time; a cancelled run loses its queued job, and a run being
- * cancelled whose job was still waiting (no worker has it) is Cancelled at once. A run a worker may
- * hold is announced on the cancellation channel: that worker aborts it and records it Cancelled.
+ * cancelled that no worker can have (its job was still waiting, or a deployment's run that never
+ * ran lost its job) is Cancelled at once. A run a worker may hold is announced on the cancellation
+ * channel: that worker aborts it and records it Cancelled.
  */
 async function followState(ctx: ApiContext, run: FlowRun): Promise<FlowRun> {
   if (run.stateType === "SCHEDULED" && run.deploymentId) {
@@ -162,8 +163,8 @@ async function followState(ctx: ApiContext, run: FlowRun): Promise<FlowRun> {
     return run;
   }
   if (run.stateType !== "CANCELLED" && run.stateType !== "CANCELLING") return run;
-  const removed = await ctx.dispatcher.withdraw([{ id: run.id, workPoolName: run.workPoolName }]);
-  if (run.stateType === "CANCELLING" && removed.has(run.id)) {
+  const notTaken = await ctx.dispatcher.withdrawCancelled(run);
+  if (run.stateType === "CANCELLING" && notTaken) {
     const cancelled = await setFlowRunState(
       ctx.db,
       run.id,
@@ -175,6 +176,5 @@ async function followState(ctx: ApiContext, run: FlowRun): Promise<FlowRun> {
       return cancelled.flowRun;
     }
   }
-  if (!removed.has(run.id)) await ctx.dispatcher.announceCancellation(run.id);
   return run;
 }
