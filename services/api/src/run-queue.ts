@@ -60,9 +60,11 @@ export class FlowRunDispatcher {
    */
   async withdrawCancelled(run: FlowRun): Promise<boolean> {
     const queued = { id: run.id, workPoolName: run.workPoolName };
+    // Asked before the withdrawal, which clears a finished job: one that ran is not "no job".
+    const jobless = run.deploymentId !== null && run.runCount === 0 && (await this.queues.missing([queued])).length > 0;
     if ((await this.withdraw([queued])).has(run.id)) return true;
     await this.announceCancellation(run.id);
-    return run.deploymentId !== null && run.runCount === 0 && (await this.queues.missing([queued])).length > 0;
+    return jobless;
   }
 
   /**

@@ -1,4 +1,8 @@
-import { FlowRunCancellation, redisKeys } from "@sluice/queue";
+import { randomUUID } from "node:crypto";
+import type { StateEvent } from "@sluice/core";
+import { recordEvents } from "@sluice/db";
+import { bullmqConnection, FlowRunCancellation, flowRunQueueName, redisKeys } from "@sluice/queue";
+import { Worker } from "bullmq";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ApiHarness, createDeployment, startApi } from "./support.js";
 
@@ -214,6 +218,41 @@ describe("set_state", () => {
     await api.queues.queue("default-agent-pool").remove(run.id);
     const cancelled = await setState(run.id, { type: "CANCELLING" });
     expect(cancelled.body).toMatchObject({ status: "ACCEPT", state: { type: "CANCELLED", name: "Cancelled" } });
+  });
+
+  it("a cancel crossing the end of a run whose states are not recorded yet leaves it as it ended", async () => {
+    const deployment = await createDeployment(api);
+    const run = await createRun(deployment.id);
+    // A worker takes the job and finishes the run; its states are still on their way to Postgres.
+    const connection = bullmqConnection(api.ctx.redis, { maxRetriesPerRequest: null });
+    const worker = new Worker(flowRunQueueName("default-agent-pool"), async () => null, {
+      connection,
+      prefix: api.ctx.prefix,
+    });
+    const started = new Date();
+    try {
+      await new Promise<void>((resolve) => worker.on("completed", () => resolve()));
+    } finally {
+      await worker.close();
+      connection.disconnect();
+    }
+    const finished = new Date();
+    const cancelling = await setState(run.id, { type: "CANCELLING" });
+    expect(cancelling.body).toMatchObject({ status: "ACCEPT", state: { type: "CANCELLING" } });
+
+    const state = (type: "RUNNING" | "COMPLETED", at: Date): StateEvent => ({
+      kind: "state",
+      id: randomUUID(),
+      runKind: "flow_run",
+      runId: run.id,
+      timestamp: at.toISOString(),
+      type,
+      name: type === "RUNNING" ? "Running" : "Completed",
+      message: null,
+      runCount: 1,
+    });
+    await recordEvents(api.database, [state("RUNNING", started), state("COMPLETED", finished)]);
+    expect((await api.call("GET", `/api/flow_runs/${run.id}`)).body).toMatchObject({ state_type: "COMPLETED" });
   });
 
   it("cancels a running run without a job (a client runs it) by asking it to stop, never by declaring it Cancelled", async () => {
