@@ -58,7 +58,8 @@ export async function recordEvents(handle: DbHandle, events: readonly RunEvent[]
   if (events.length === 0) return;
   await withTransaction(handle, async (client) => {
     await client.query({ name: "sluice_lock_recording", text: LOCK_RECORDING });
-    const batch = withoutDeletedRuns(partition(events), await deletedFlowRunsAmong(client, flowRunIdsOf(events)));
+    const all = partition(events);
+    const batch = withoutDeletedRuns(all, await deletedFlowRunsAmong(client, flowRunIdsOf(all)));
     if (batch.flowRuns.length > 0) {
       await run(client, "sluice_insert_flows", INSERT_FLOWS, toJsonParam(batch.flowRuns.map(flowRow)));
       await run(client, "sluice_insert_flow_runs", INSERT_FLOW_RUNS, toJsonParam(batch.flowRuns.map(flowRunRow)));
@@ -154,14 +155,11 @@ async function run(client: SqlExecutor, name: string, text: string, param: unkno
   await client.query({ name, text, values: [param] });
 }
 
-/** The flow runs the events are about (their own, or their task runs' flow run). */
-function flowRunIdsOf(events: readonly RunEvent[]): Set<string> {
-  const ids = new Set<string>();
-  for (const event of events) {
-    if (event.kind === "flow_run_created") ids.add(event.flowRun.id);
-    else if (event.kind === "task_run_created" && event.taskRun.flowRunId) ids.add(event.taskRun.flowRunId);
-    else if (event.kind === "state" && event.runKind === "flow_run") ids.add(event.runId);
-  }
+/** The flow runs the batch's runs and states are about (their own, or their task runs' flow run). */
+function flowRunIdsOf(batch: Partitioned): Set<string> {
+  const ids = new Set(batch.flowRuns.map((event) => event.flowRun.id));
+  for (const event of batch.flowRunStates) ids.add(event.runId);
+  for (const event of batch.taskRuns) if (event.taskRun.flowRunId) ids.add(event.taskRun.flowRunId);
   return ids;
 }
 
