@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type StateEvent, stateTypeOf } from "@sluice/core";
+import type { StateEvent, StateName } from "@sluice/core";
 import {
   createDatabase,
   createDeploymentFlowRun,
@@ -18,6 +18,7 @@ import {
 } from "@sluice/db";
 import { createTestContext, type TestContext } from "@sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { state } from "./events.js";
 
 let ctx: TestContext;
 let database: Database;
@@ -44,25 +45,9 @@ async function deployment(schedules = [{ cron: "0 6 * * *", timezone: "America/N
   return deployment;
 }
 
-/** A state of a flow run as a worker emits it (recorded through the recorder's batch writer). */
-function workerState(
-  runId: string,
-  name: "Pending" | "Running" | "Completed" | "Failed" | "Cancelled",
-  at: Date,
-  runCount = 1,
-): StateEvent {
-  return {
-    kind: "state",
-    id: randomUUID(),
-    runKind: "flow_run",
-    runId,
-    timestamp: at.toISOString(),
-    type: stateTypeOf(name),
-    name,
-    message: null,
-    runCount,
-  };
-}
+/** A state of a flow run as a worker emits it, at a real time (these runs are created now). */
+const workerState = (runId: string, name: StateName, at: Date, runCount = 1): StateEvent =>
+  state("flow_run", runId, name, 0, { timestamp: at.toISOString(), runCount });
 
 const count = async (table: string) =>
   Number((await database.pool.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
@@ -174,19 +159,7 @@ describe("setFlowRunState", () => {
     const d = await deployment();
     const { flowRun } = await createDeploymentFlowRun(database.db, d, {});
     const running = new Date(Date.now() + 1000);
-    await recordEvents(database, [
-      {
-        kind: "state",
-        id: randomUUID(),
-        runKind: "flow_run",
-        runId: flowRun.id,
-        timestamp: running.toISOString(),
-        type: "RUNNING",
-        name: "Running",
-        message: null,
-        runCount: 1,
-      },
-    ]);
+    await recordEvents(database, [workerState(flowRun.id, "Running", running)]);
     expect((await getFlowRun(database.db, flowRun.id))?.stateType).toBe("RUNNING");
 
     // The API's state is newer than the worker's, whatever the clocks say.
