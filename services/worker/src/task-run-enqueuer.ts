@@ -9,7 +9,7 @@
  * small enough that a batch still spreads over many workers.
  */
 import type { TaskRunJob, TaskRunQueueJob } from "@sluice/queue";
-import { TASK_RUN_CHUNK_JOB_NAME, TASK_RUN_JOB_NAME } from "@sluice/queue";
+import { chunkJob, shareChunk, TASK_RUN_CHUNK_JOB_NAME, TASK_RUN_JOB_NAME } from "@sluice/queue";
 import { type Context, type ProducerSpan, producerParent, startBatchProducerSpan } from "@sluice/telemetry";
 import type { JobsOptions, Queue } from "bullmq";
 
@@ -40,7 +40,10 @@ interface QueueJob {
   jobs: PendingJob[];
 }
 
-/** The batch as queue jobs, in submission order: runs of limited tasks alone, the others in chunks. */
+/**
+ * The batch as queue jobs, in submission order: runs of limited tasks alone, the others in chunks
+ * of runs that differ only in their id, arguments and index (see `chunkJob`).
+ */
 function queueJobs(batch: PendingJob[]): QueueJob[] {
   const size = Math.min(MAX_CHUNK, Math.floor(batch.filter((job) => !job.data.limited).length / CHUNKS_PER_BATCH));
   const out: QueueJob[] = [];
@@ -51,7 +54,7 @@ function queueJobs(batch: PendingJob[]): QueueJob[] {
     else if (first) {
       out.push({
         name: TASK_RUN_CHUNK_JOB_NAME,
-        data: { chunk: chunk.map((job) => job.data) },
+        data: chunkJob(chunk.map((job) => job.data)),
         opts: jobOptions(`chunk-${first.data.taskRunId}`),
         jobs: chunk,
       });
@@ -64,6 +67,7 @@ function queueJobs(batch: PendingJob[]): QueueJob[] {
       out.push(singleJob(job));
       continue;
     }
+    if (chunk[0] && !shareChunk(chunk[0].data, job.data)) endChunk();
     chunk.push(job);
     if (chunk.length === size) endChunk();
   }

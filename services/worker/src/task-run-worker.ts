@@ -15,12 +15,15 @@ import {
   bullmqConnection,
   CANCELLED_MARKER_TTL_SECONDS,
   ChunkProgress,
+  chunkSize,
   FlowRunCancellation,
+  type FullChunkJob,
   isChunkJob,
   type LocalReplies,
   parkedJobWaiter,
   RedisLeaseStore,
   redisKeys,
+  runsOfChunk,
   type SlotLimit,
   type TaskRunChunkJob,
   type TaskRunJob,
@@ -176,10 +179,10 @@ export class TaskRunWorker {
 
   private async process(job: Job<TaskRunQueueJob>, token?: string): Promise<null> {
     this.jobsInHand++;
-    this.tookJob(isChunkJob(job.data) ? job.data.chunk.length : 1);
+    this.tookJob(isChunkJob(job.data) ? chunkSize(job.data) : 1);
     this.adjustFetching();
     try {
-      if (isChunkJob(job.data)) return await this.processChunk(job as Job<TaskRunChunkJob>);
+      if (isChunkJob(job.data)) return await this.processChunk(job as Job<TaskRunChunkJob | FullChunkJob>);
       const single = job as Job<TaskRunJob>;
       return await consumeJob(consumedJob(single, "task-runs", this.options.workPoolName), () =>
         this.inSlot(() => this.processSingle(single, token)),
@@ -240,12 +243,12 @@ export class TaskRunWorker {
    * each in a span of its own as if it had its own job. A chunk picked again after its worker died
    * skips the runs that worker finished.
    */
-  private async processChunk(job: Job<TaskRunChunkJob>): Promise<null> {
+  private async processChunk(job: Job<TaskRunChunkJob | FullChunkJob>): Promise<null> {
     const jobId = job.id ?? "";
     const redelivered = job.attemptsStarted > 1 || job.stalledCounter > 0;
     const finished = redelivered ? await this.progress.finished(jobId) : null;
     const outcomes = await Promise.allSettled(
-      job.data.chunk
+      runsOfChunk(job.data)
         .filter((request) => !finished?.has(request.taskRunId))
         .map((request) =>
           consumeJob(consumedJob(job, "task-runs", this.options.workPoolName, request.traceContext), () =>

@@ -5,7 +5,15 @@
  * the runs that had not finished.
  */
 import { randomUUID } from "node:crypto";
-import { ChunkProgress, isChunkJob, type TaskRunJob, type TaskRunQueueJob, taskRunQueueName } from "@sluice/queue";
+import {
+  ChunkProgress,
+  chunkJob,
+  type FullChunkJob,
+  isChunkJob,
+  type TaskRunJob,
+  type TaskRunQueueJob,
+  taskRunQueueName,
+} from "@sluice/queue";
 import { flow } from "@sluice/sdk";
 import { waitFor } from "@sluice/testing";
 import { Queue, Worker } from "bullmq";
@@ -90,7 +98,7 @@ it("a chunk picked again after its worker died runs only the runs that had not f
     replyTo: null,
   }));
   const jobId = `chunk-${runs[0]?.taskRunId}`;
-  await queue.add("task-run-chunk", { chunk: runs }, { jobId, attempts: 1, removeOnComplete: true });
+  await queue.add("task-run-chunk", chunkJob(runs), { jobId, attempts: 1, removeOnComplete: true });
 
   // A worker takes the chunk, finishes two of its runs (marked in Redis) and dies holding it.
   // (Taken by hand: nothing renews its lock, as nothing would in a killed process.)
@@ -123,5 +131,33 @@ it("a chunk picked again after its worker died runs only the runs that had not f
     ]);
     return exists === 0 && counts.active === 0 && counts.wait === 0;
   });
+  await queue.close();
+});
+
+it("a chunk job an older worker queued, each run written whole, still runs", async () => {
+  const queue = new Queue<TaskRunQueueJob>(taskRunQueueName(POOL), {
+    connection: harness.ctx.redis,
+    prefix: harness.ctx.prefix,
+  });
+  const runs: TaskRunJob[] = [0, 1, 2].map((i) => ({
+    taskRunId: randomUUID(),
+    taskName: "doubled",
+    definedIn: null,
+    args: [i],
+    dynamicKey: i,
+    flowRun: null,
+    logPrints: false,
+    limited: false,
+    module: "limited-tasks.ts",
+    replyTo: null,
+  }));
+  const older: FullChunkJob = { chunk: runs };
+  await queue.add("task-run-chunk", older, { jobId: `chunk-${runs[0]?.taskRunId}`, removeOnComplete: true });
+  await harness.startTaskRunWorker(4);
+  const recorded = await waitFor("the three runs recorded Completed", async () => {
+    const rows = await taskRunTimes(harness.database);
+    return rows.filter((row) => row.state_name === "Completed").length === 3 && rows;
+  });
+  expect(recorded.map((row) => row.id).sort()).toEqual(runs.map((run) => run.taskRunId).sort());
   await queue.close();
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { isChunkJob, type TaskRunJob, type TaskRunQueueJob } from "@sluice/queue";
+import { isChunkJob, runsOfChunk, type TaskRunJob, type TaskRunQueueJob } from "@sluice/queue";
 import { createTestContext, type TestContext } from "@sluice/testing";
 import { Queue } from "bullmq";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -21,7 +21,7 @@ beforeEach(async () => {
 });
 
 function runsOf(data: TaskRunQueueJob): TaskRunJob[] {
-  return isChunkJob(data) ? data.chunk : [data];
+  return isChunkJob(data) ? runsOfChunk(data) : [data];
 }
 
 /** The queue's waiting jobs, first to be taken first. */
@@ -89,8 +89,8 @@ describe("the task-run enqueuer", () => {
     const chunks = waiting.filter(isChunkJob);
     // A batch of 500 spreads over about 16 chunks: many workers share it.
     expect(chunks.length).toBeGreaterThanOrEqual(16);
-    expect(Math.max(...chunks.map((data) => data.chunk.length))).toBeLessThanOrEqual(50);
-    expect(chunks.every((data) => data.chunk.every((run) => !run.limited))).toBe(true);
+    expect(Math.max(...chunks.map((data) => runsOfChunk(data).length))).toBeLessThanOrEqual(50);
+    expect(chunks.every((data) => runsOfChunk(data).every((run) => !run.limited))).toBe(true);
     // Every run once, in submission order.
     expect((await waitingRuns()).map((run) => run.taskRunId)).toEqual(jobs.map((data) => data.taskRunId));
 
@@ -98,6 +98,43 @@ describe("the task-run enqueuer", () => {
     await queue.drain();
     await addAll(enqueuer, [job(randomUUID(), 0), job(randomUUID(), 1), job(randomUUID(), 2)]);
     expect((await waitingJobs()).every((data) => !isChunkJob(data))).toBe(true);
+  });
+
+  it("writes what a chunk's runs share once, and never puts runs of different flow runs or tasks in one chunk", async () => {
+    const enqueuer = new TaskRunEnqueuer(queue);
+    const flowRuns = [
+      { id: randomUUID(), name: "brave-otter", flowName: "etl" },
+      { id: randomUUID(), name: "calm-heron", flowName: "etl" },
+    ];
+    // Two flows' .map()s interleaved in one batch, the second flow's runs of another task.
+    const jobs = Array.from({ length: 400 }, (_, i) => {
+      const flowRun = flowRuns[i % 2] ?? null;
+      return {
+        ...job(randomUUID(), i),
+        flowRun,
+        taskName: i % 2 === 0 ? "load_chunk" : "transform",
+        replyTo: `replies:${flowRun?.id}`,
+      };
+    });
+    await addAll(enqueuer, jobs);
+    const runs = await waitingRuns();
+    // Each run comes back whole, with its own flow run, task and reply stream.
+    expect(runs).toEqual(jobs.map((data) => expect.objectContaining(data)));
+    for (const data of (await waitingJobs()).filter(isChunkJob)) {
+      const chunk = runsOfChunk(data);
+      expect(new Set(chunk.map((run) => run.flowRun?.id)).size).toBe(1);
+      expect(new Set(chunk.map((run) => run.taskName)).size).toBe(1);
+    }
+
+    // A chunk of a .map() in one flow keeps the flow run, module and reply stream once, not per run.
+    await queue.drain();
+    const mapped = Array.from({ length: 500 }, (_, i) => ({ ...job(randomUUID(), i), flowRun: flowRuns[0] ?? null }));
+    await addAll(enqueuer, mapped);
+    const [first] = (await waitingJobs()).filter(isChunkJob);
+    const text = JSON.stringify(first);
+    expect(runsOfChunk(first as NonNullable<typeof first>).length).toBeGreaterThan(20);
+    expect(text.split(flowRuns[0]?.id ?? "").length - 1).toBe(1);
+    expect(text.split("etl.ts").length - 1).toBe(1);
   });
 
   it("when a batch fails, adds its jobs one by one: only the job at fault reports an error, none is added twice", async () => {
