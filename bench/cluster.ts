@@ -103,13 +103,18 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export class BenchError extends Error {}
 
 /**
- * Polls `check` every `everyMs` until it is true; throws after `timeoutMs`, when `alive` throws or
- * when `check` throws a BenchError (other errors count as "not yet").
+ * Polls `check` every `everyMs` (a number, or a function asked after each check) until it is
+ * true; throws after `timeoutMs`, when `alive` throws or when `check` throws a BenchError (other
+ * errors count as "not yet").
  */
 export async function waitUntil(
   check: () => Promise<boolean> | boolean,
   what: string,
-  { timeoutMs = 600_000, everyMs = 50, alive }: { timeoutMs?: number; everyMs?: number; alive?: () => void } = {},
+  {
+    timeoutMs = 600_000,
+    everyMs = 50,
+    alive,
+  }: { timeoutMs?: number; everyMs?: number | (() => number); alive?: () => void } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -122,7 +127,7 @@ export async function waitUntil(
       });
     if (ok) return;
     if (Date.now() > deadline) throw new BenchError(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await sleep(everyMs);
+    await sleep(typeof everyMs === "number" ? everyMs : everyMs());
   }
 }
 
