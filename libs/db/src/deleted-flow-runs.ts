@@ -6,6 +6,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { AnySluiceDb } from "./client.js";
+import { uuidArrayLiteral } from "./json-param.js";
 import type { SqlExecutor } from "./queryable.js";
 import { LOCK_RECORDING } from "./record-events-sql.js";
 
@@ -24,7 +25,7 @@ export async function rememberDeletedFlowRuns(tx: AnySluiceDb, ids: string[]): P
   await tx.execute(sql`DELETE FROM deleted_flow_runs WHERE deleted < now() - interval '1 day'`);
   // One array parameter, however many runs a deleted flow had (ids read back from Postgres).
   await tx.execute(
-    sql`INSERT INTO deleted_flow_runs (id) SELECT unnest(${`{${ids.join(",")}}`}::uuid[]) ON CONFLICT DO NOTHING`,
+    sql`INSERT INTO deleted_flow_runs (id) SELECT unnest(${uuidArrayLiteral(ids)}::uuid[]) ON CONFLICT DO NOTHING`,
   );
 }
 

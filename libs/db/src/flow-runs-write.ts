@@ -24,7 +24,7 @@ import type { AnySluiceDb } from "./client.js";
 import { rememberDeletedFlowRuns, waitForRecording } from "./deleted-flow-runs.js";
 import { pgErrorCode } from "./errors.js";
 import { deleteRunChildren } from "./flows.js";
-import { textArrayLiteral, toJsonParam } from "./json-param.js";
+import { textArrayLiteral, toJsonParam, uuidArrayLiteral } from "./json-param.js";
 import { queryOnce } from "./queryable.js";
 import { applyStatesSql, FLOW_RUN_TABLES, lockRunsSql } from "./record-events-sql.js";
 import { type Deployment, type FlowRun, flowRunStates, flowRuns } from "./schema.js";
@@ -327,7 +327,7 @@ export async function setFlowRunState(
 ): Promise<SetStateResult | null> {
   const force = options.force ?? false;
   return db.transaction(async (tx) => {
-    await tx.execute(bindParam(lockRunsSql(FLOW_RUN_TABLES), pgUuidArray([flowRunId])));
+    await tx.execute(bindParam(lockRunsSql(FLOW_RUN_TABLES), uuidArrayLiteral([flowRunId])));
     const [current] = await tx.select().from(flowRuns).where(eq(flowRuns.id, flowRunId)).limit(1);
     if (!current) return null;
     // Strictly after the current state, so "newest wins" orders them even within a millisecond.
@@ -364,7 +364,7 @@ export async function setFlowRunState(
       scheduledTime: request.type === "SCHEDULED" ? (request.scheduledTime ?? timestamp) : null,
       force,
     });
-    await tx.execute(bindParam(applyStatesSql(FLOW_RUN_TABLES), pgUuidArray([flowRunId])));
+    await tx.execute(bindParam(applyStatesSql(FLOW_RUN_TABLES), uuidArrayLiteral([flowRunId])));
     const [updated] = await tx.select().from(flowRuns).where(eq(flowRuns.id, flowRunId)).limit(1);
     if (!updated) throw new Error("flow run vanished inside its transaction");
     return { status: "ACCEPT", reason: null, flowRun: updated };
@@ -429,9 +429,4 @@ function bindParam(text: string, value: unknown): SQL {
     text.split("$1").map((part) => sql.raw(part)),
     sql`${value}`,
   );
-}
-
-/** A uuid[] literal (ids are uuids already checked by the caller's types). */
-function pgUuidArray(ids: string[]): string {
-  return `{${ids.join(",")}}`;
 }

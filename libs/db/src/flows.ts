@@ -1,8 +1,9 @@
 /** Flows by name: created on first use (by the API, a deploy, or the recorder), read by id or name. */
-import { eq, inArray } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { AnySluiceDb } from "./client.js";
 import { rememberDeletedFlowRuns, waitForRecording } from "./deleted-flow-runs.js";
 import type { DeletedFlowRun } from "./flow-runs-write.js";
+import { uuidArrayLiteral } from "./json-param.js";
 import { type Flow, flowRunStates, flowRuns, flows, taskRunStates, taskRuns } from "./schema.js";
 
 /** The flow with this name, created if missing (tags are set only on creation, as Prefect does). */
@@ -52,17 +53,20 @@ export async function deleteFlow(db: AnySluiceDb, id: string): Promise<{ flowRun
   });
 }
 
-/** Removes the state history and task runs of deleted flow runs (there are no foreign keys to cascade). */
+/**
+ * Removes the state history and task runs of deleted flow runs (there are no foreign keys to
+ * cascade). The ids go as one array parameter, and the task runs' states are found in Postgres:
+ * a `.map()` of 100,000 items makes that many task runs, and one parameter per id stops at
+ * Postgres's 65,535 (the DELETE failed).
+ */
 export async function deleteRunChildren(db: AnySluiceDb, flowRunIds: string[]): Promise<void> {
   if (flowRunIds.length === 0) return;
-  await db.delete(flowRunStates).where(inArray(flowRunStates.flowRunId, flowRunIds));
-  const tasks = await db.delete(taskRuns).where(inArray(taskRuns.flowRunId, flowRunIds)).returning({ id: taskRuns.id });
-  if (tasks.length > 0) {
-    await db.delete(taskRunStates).where(
-      inArray(
-        taskRunStates.taskRunId,
-        tasks.map((t) => t.id),
-      ),
+  const ids = sql`${uuidArrayLiteral(flowRunIds)}::uuid[]`;
+  await db.delete(flowRunStates).where(sql`${flowRunStates.flowRunId} = ANY(${ids})`);
+  await db
+    .delete(taskRunStates)
+    .where(
+      sql`${taskRunStates.taskRunId} IN (SELECT ${taskRuns.id} FROM ${taskRuns} WHERE ${taskRuns.flowRunId} = ANY(${ids}))`,
     );
-  }
+  await db.delete(taskRuns).where(sql`${taskRuns.flowRunId} = ANY(${ids})`);
 }

@@ -26,3 +26,8 @@ export function textArrayLiteral(values: readonly string[] | null | undefined): 
   if (!values || values.length === 0) return "{}";
   return `{${values.map((value) => `"${String(value).replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
 }
+
+/** `{id1,id2}`: a uuid[] literal, one parameter however many ids (uuids need no quoting). */
+export function uuidArrayLiteral(ids: readonly string[]): string {
+  return `{${ids.join(",")}}`;
+}

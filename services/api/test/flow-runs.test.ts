@@ -311,6 +311,38 @@ describe("flow runs", () => {
     expect(unknownFlow).toMatchObject({ status: 404, body: { detail: "Flow not found" } });
   });
 
+  it("deletes a run of a .map() bigger than Postgres's 65,535 parameters, with its task runs and their states", async () => {
+    const deployment = await createDeployment(api);
+    const [big, kept] = [await createRun(deployment.id), await createRun(deployment.id)];
+    const addTaskRuns = async (flowRunId: string, count: number) => {
+      await api.query(
+        `INSERT INTO task_runs (id, name, flow_run_id, task_key, dynamic_key)
+         SELECT gen_random_uuid(), 'noop-' || i, $1, 'noop', i::text FROM generate_series(0, $2::int - 1) i`,
+        [flowRunId, count],
+      );
+      await api.query(
+        `INSERT INTO task_run_states (id, task_run_id, type, name, timestamp)
+         SELECT gen_random_uuid(), id, 'COMPLETED', 'Completed', now() FROM task_runs WHERE flow_run_id = $1`,
+        [flowRunId],
+      );
+    };
+    await addTaskRuns(big.id, 70_000);
+    await addTaskRuns(kept.id, 3);
+
+    expect((await api.call("DELETE", `/api/flow_runs/${big.id}`)).status).toBe(204);
+    const counts = async (flowRunId: string) =>
+      api.query(
+        `SELECT (SELECT count(*)::int FROM task_runs WHERE flow_run_id = $1) AS runs,
+                (SELECT count(*)::int FROM task_run_states s JOIN task_runs t ON t.id = s.task_run_id
+                  WHERE t.flow_run_id = $1) AS states,
+                (SELECT count(*)::int FROM flow_run_states WHERE flow_run_id = $1) AS flow_states`,
+        [flowRunId],
+      );
+    expect(await counts(big.id)).toEqual([{ runs: 0, states: 0, flow_states: 0 }]);
+    expect(await api.query("SELECT count(*)::int AS n FROM task_run_states")).toEqual([{ n: 3 }]);
+    expect(await counts(kept.id)).toEqual([{ runs: 3, states: 3, flow_states: 1 }]);
+  });
+
   it("reads and deletes a run (its job withdrawn); unknown ids are 404", async () => {
     const deployment = await createDeployment(api);
     const run = await createRun(deployment.id);
