@@ -26,6 +26,23 @@ export interface Engine {
   tagLimits?: TagLimitLookup;
   /** Lease time-to-live for concurrency slots; renewed while held. */
   leaseTtlMs?: number;
+  /**
+   * How a flow run started in this process on its own (not a worker's run, whose worker passes
+   * its signal; not a subflow, which follows its parent) hears that it is being cancelled: e.g.
+   * `sluice run` in cluster mode listening on the cancellation channel. Without it, such a run
+   * cannot be stopped from outside.
+   */
+  watchCancellation?: (flowRunId: string) => CancellationWatch;
+}
+
+/** A flow run's cancellation, as `Engine.watchCancellation` reports it. */
+export interface CancellationWatch {
+  /** Aborts when the run is cancelled. */
+  signal: AbortSignal;
+  /** How long the flow body may take to stop once it aborts, before it is abandoned. */
+  graceMs: number;
+  /** The run ended: stop watching. */
+  stop(): void;
 }
 
 let current: Engine | undefined;

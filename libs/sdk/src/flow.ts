@@ -157,7 +157,8 @@ export function flow<
     const cancellation = new AbortController();
     // Every task run of the flow listens to it: hundreds of listeners are expected, not a leak.
     setMaxListeners(0, cancellation.signal);
-    const parentSignals = [parent?.signal, existing?.signal].filter((signal) => signal !== undefined);
+    const watch = parent || existing?.signal ? undefined : engine.watchCancellation?.(flowRunId);
+    const parentSignals = [parent?.signal, existing?.signal, watch?.signal].filter((signal) => signal !== undefined);
     const onParentAbort = (event: Event) =>
       cancellation.abort((event.target as AbortSignal | null)?.reason ?? new CancelledError());
     for (const signal of parentSignals) {
@@ -172,7 +173,7 @@ export function flow<
         logger,
         parentSignal: cancellation.signal,
         firstRetryNumber: crash?.retriesUsed,
-        cancelGraceMs: existing?.cancelGraceMs,
+        cancelGraceMs: existing?.cancelGraceMs ?? watch?.graceMs,
         body: (signal) => {
           const context: RunContext = {
             engine,
@@ -193,6 +194,7 @@ export function flow<
       throw error;
     } finally {
       for (const signal of parentSignals) signal.removeEventListener("abort", onParentAbort);
+      watch?.stop();
     }
   };
   const call = (parameters?: unknown) => execute(parameters);

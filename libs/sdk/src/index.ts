@@ -18,7 +18,7 @@ export {
   interval,
   type ScheduleSpec,
 } from "./deploy.js";
-export { configureEngine, currentEngine, type Engine } from "./engine.js";
+export { type CancellationWatch, configureEngine, currentEngine, type Engine } from "./engine.js";
 export { type ExistingFlowRun, type Flow, type FlowOptions, flow, isFlow } from "./flow.js";
 export { MappedFutures, TaskRunFuture, waitFor } from "./futures.js";
 export { InProcessTaskDispatcher, MemoryCacheStore, MemoryLeaseStore } from "./in-process.js";

@@ -4,9 +4,9 @@
  */
 import type { SluiceClient } from "@sluice/client";
 import type pg from "pg";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { runSluice } from "../../../examples/test/run-cli.js";
-import { type SluiceProcess, startTestCluster, type TestCluster, waitFor } from "./cluster-processes.js";
+import { type SluiceProcess, startSluice, startTestCluster, type TestCluster, waitFor } from "./cluster-processes.js";
 
 let cluster: TestCluster;
 let env: Record<string, string>;
@@ -58,6 +58,30 @@ async function taskRunStates(flowRunId: string): Promise<string[]> {
 }
 
 describe("cancelling running flow runs", () => {
+  it("a flow `sluice run` runs in cluster mode stops when cancelled: the command exits 1, the run ends Cancelled", async () => {
+    const running = startSluice(["run", "services/cli/test/flows/cancellable.ts:cancellableFlow"], env);
+    onTestFinished(() => running.stop().then(() => {}));
+    const id = await waitFor("the run and its task run Running", async () => {
+      const { rows } = await pool.query<{ id: string }>(
+        `SELECT fr.id FROM flow_runs fr JOIN flows f ON f.id = fr.flow_id
+         WHERE f.name = 'Cancellable Flow' AND fr.state_name = 'Running'`,
+      );
+      const found = rows[0]?.id;
+      return found && (await taskRunStates(found)).includes("Running") && found;
+    });
+
+    const cancelled = await runSluice(["flow-run", "cancel", id], env);
+    expect(cancelled.stderr).toBe("");
+    expect(cancelled.code).toBe(0);
+    const requested = Date.now();
+    // The flow would nap a minute: it stopped on its signal.
+    expect(await running.exited).toBe(1);
+    expect(Date.now() - requested).toBeLessThan(10_000);
+    await waitFor("the run Cancelled", async () => (await stateOf(id)) === "Cancelled", 10_000);
+    expect(await taskRunStates(id)).toEqual(["Cancelled"]);
+    expect((await historyOf(id)).map((state) => state.name)).toEqual(["Pending", "Running", "Cancelling", "Cancelled"]);
+  });
+
   it("`flow-run cancel` stops a running flow and its running task run: both end Cancelled", async () => {
     await startWorker("w1");
     await deployTestFlows();

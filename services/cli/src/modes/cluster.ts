@@ -2,13 +2,15 @@
  * Cluster mode for `sluice run`: events go to the Redis stream, caches and leases live in Redis,
  * and Postgres holds the record. When no server is running, an in-process recorder drains the
  * stream; before exiting we wait until every event of this run is committed, whoever recorded it.
+ * The run listens on the cancellation channel as a worker's runs do: cancelled through the API or
+ * the UI, it stops and ends Cancelled.
  */
 import { hostname } from "node:os";
-import { UnavailableError } from "@sluice/core";
+import { CancelledError, UnavailableError } from "@sluice/core";
 import { createDatabase, migrateDatabase } from "@sluice/db";
-import { isRecordedUpTo, redisKeys } from "@sluice/queue";
+import { FlowRunCancellation, isRecordedUpTo, type RedisKeys, redisKeys } from "@sluice/queue";
 import { Recorder } from "@sluice/recorder";
-import type { Engine } from "@sluice/sdk";
+import type { CancellationWatch, Engine } from "@sluice/sdk";
 import type { Logger } from "@sluice/telemetry";
 import { buildClusterEngine } from "@sluice/worker";
 import { Redis } from "ioredis";
@@ -53,6 +55,15 @@ export async function startClusterEngine(config: CliConfig, logger: Logger): Pro
     logger,
     blockMs: 100, // short reads, so the CLI exits promptly once its events are recorded
   });
+  let cancellations: Awaited<ReturnType<typeof watchCancellations>>;
+  try {
+    cancellations = await watchCancellations(redis, keys, config.cancelGraceSeconds * 1000, logger);
+  } catch (error) {
+    redis.disconnect();
+    await database.close();
+    throw new UnavailableError(`Cannot listen for cancellations on Redis: ${String(error)}`, { cause: error });
+  }
+  engine.watchCancellation = cancellations.watch;
   await recorder.start();
 
   engine.onLog = (event, label) => printRunLog(event, label);
@@ -77,6 +88,7 @@ export async function startClusterEngine(config: CliConfig, logger: Logger): Pro
           }
         }
       } finally {
+        await cancellations.close();
         await recorder.stop();
         await leases.close();
         redis.disconnect();
@@ -84,4 +96,34 @@ export async function startClusterEngine(config: CliConfig, logger: Logger): Pro
       }
     },
   };
+}
+
+/**
+ * The runs this process started, listening for their cancellation (as a worker does for the runs
+ * it holds): an announcement aborts the run's signal. After a reconnection, announcements made
+ * meanwhile were missed: each run's marker is asked for instead.
+ */
+async function watchCancellations(redis: Redis, keys: RedisKeys, graceMs: number, logger: Logger) {
+  const cancellation = new FlowRunCancellation(redis, keys);
+  const running = new Map<string, AbortController>();
+  const cancel = (flowRunId: string) => {
+    const controller = running.get(flowRunId);
+    if (!controller || controller.signal.aborted) return;
+    logger.info({ flowRunId }, "cancelling flow run");
+    controller.abort(new CancelledError("Flow run was cancelled"));
+  };
+  const subscription = await cancellation.subscribe(cancel, () => {
+    for (const flowRunId of running.keys()) {
+      cancellation.isCancelled(flowRunId).then(
+        (cancelled) => cancelled && cancel(flowRunId),
+        (error: unknown) => logger.debug({ err: error, flowRunId }, "could not ask whether the run was cancelled"),
+      );
+    }
+  });
+  const watch = (flowRunId: string): CancellationWatch => {
+    const controller = new AbortController();
+    running.set(flowRunId, controller);
+    return { signal: controller.signal, graceMs, stop: () => running.delete(flowRunId) };
+  };
+  return { watch, close: () => subscription.close() };
 }
