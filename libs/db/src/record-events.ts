@@ -51,54 +51,119 @@ interface Partitioned {
 }
 
 /**
+ * A batch worked out for its transaction: its events by kind, and every statement parameter
+ * that does not depend on what is in Postgres already, built (serialized) ahead of the
+ * transaction. A recorder prepares its next batch while Postgres writes the current one.
+ */
+export interface PreparedEvents {
+  readonly size: number;
+  readonly batch: Partitioned;
+  /** The flow runs the batch is about, checked against the tombstones of deleted runs. */
+  readonly flowRunIds: ReadonlySet<string>;
+  readonly flows: string | null;
+  readonly flowRuns: string | null;
+  readonly traceIds: string | null;
+  /** Task runs whose whole history is in the batch, with their current state. */
+  readonly freshTaskRuns: string | null;
+  readonly flowRunStates: PreparedStates;
+  readonly taskRunStates: PreparedStates;
+  readonly logs: string | null;
+  readonly cacheEntries: string | null;
+}
+
+interface PreparedStates {
+  /** The history rows to insert. */
+  rows: string | null;
+  /** The runs whose current state is derived again afterwards, in id order (see `lockRunsSql`). */
+  runIds: string[];
+}
+
+/** Works the batch out (see PreparedEvents): no database needed. */
+export function prepareEvents(events: readonly RunEvent[]): PreparedEvents {
+  return prepareBatch(partition(events), events.length);
+}
+
+function prepareBatch(batch: Partitioned, size: number): PreparedEvents {
+  const traced = batch.flowRuns.filter((e) => e.flowRun.traceId);
+  return {
+    size,
+    batch,
+    flowRunIds: flowRunIdsOf(batch),
+    flows: batch.flowRuns.length > 0 ? toJsonParam(batch.flowRuns.map(flowRow)) : null,
+    flowRuns: batch.flowRuns.length > 0 ? toJsonParam(batch.flowRuns.map(flowRunRow)) : null,
+    traceIds: traced.length > 0 ? toJsonParam(traced.map(traceRow)) : null,
+    freshTaskRuns: freshTaskRunsParam(batch),
+    flowRunStates: prepareStates(
+      batch.flowRunStates,
+      batch.flowRuns.map((e) => e.flowRun.id),
+    ),
+    taskRunStates: prepareStates(
+      batch.taskRunStates,
+      batch.taskRuns.map((e) => e.taskRun.id),
+    ),
+    logs: batch.logs.length > 0 ? toJsonParam(batch.logs.map(logRow)) : null,
+    cacheEntries: batch.cacheEntries.length > 0 ? toJsonParam(batch.cacheEntries.map(cacheRow)) : null,
+  };
+}
+
+function prepareStates(states: StateEvent[], createdRunIds: string[]): PreparedStates {
+  return {
+    rows: states.length > 0 ? toJsonParam(states.map(stateRow)) : null,
+    runIds: [...new Set([...states.map((s) => s.runId), ...createdRunIds])].sort(),
+  };
+}
+
+export interface RecordOptions {
+  /**
+   * Called once the transaction has sent its first statement that writes rows, while Postgres
+   * works on it: a recorder prepares its next batch then, so its own work overlaps Postgres's.
+   */
+  whileWriting?: () => void;
+}
+
+/**
  * Writes a batch of events in one transaction. Replaying a batch (or any part of it, in any
  * order) leaves the same rows. Events of an unknown kind are skipped.
  */
-export async function recordEvents(handle: DbHandle, events: readonly RunEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  await withTransaction(handle, async (client) => {
-    await client.query({ name: "sluice_lock_recording", text: LOCK_RECORDING });
-    const all = partition(events);
-    const batch = withoutDeletedRuns(all, await deletedFlowRunsAmong(client, flowRunIdsOf(all)));
-    if (batch.flowRuns.length > 0) {
-      await run(client, "sluice_insert_flows", INSERT_FLOWS, toJsonParam(batch.flowRuns.map(flowRow)));
-      await run(client, "sluice_insert_flow_runs", INSERT_FLOW_RUNS, toJsonParam(batch.flowRuns.map(flowRunRow)));
-      const traced = batch.flowRuns.filter((e) => e.flowRun.traceId);
-      if (traced.length > 0) {
-        await run(client, "sluice_set_flow_run_trace_ids", SET_FLOW_RUN_TRACE_IDS, toJsonParam(traced.map(traceRow)));
-      }
-    }
+export async function recordEvents(
+  handle: DbHandle,
+  events: readonly RunEvent[] | PreparedEvents,
+  options: RecordOptions = {},
+): Promise<void> {
+  const prepared = "batch" in events ? events : prepareEvents(events);
+  if (prepared.size === 0) return;
+  await withTransaction(handle, async (locking) => {
+    await locking.query({ name: "sluice_lock_recording", text: LOCK_RECORDING });
+    const deleted = await deletedFlowRunsAmong(locking, prepared.flowRunIds);
+    let writing = options.whileWriting;
+    const client: SqlExecutor = {
+      query: <Row>(statement: Parameters<SqlExecutor["query"]>[0]) => {
+        const result = locking.query<Row>(statement);
+        writing?.();
+        writing = undefined;
+        return result;
+      },
+    };
+    // Rarely any: only then is the batch worked out again without them.
+    const batch =
+      deleted.size === 0 ? prepared : prepareBatch(withoutDeletedRuns(prepared.batch, deleted), prepared.size);
+    if (batch.flows !== null) await run(client, "sluice_insert_flows", INSERT_FLOWS, batch.flows);
+    if (batch.flowRuns !== null) await run(client, "sluice_insert_flow_runs", INSERT_FLOW_RUNS, batch.flowRuns);
+    if (batch.traceIds !== null)
+      await run(client, "sluice_set_flow_run_trace_ids", SET_FLOW_RUN_TRACE_IDS, batch.traceIds);
     const settled = await insertTaskRuns(client, batch);
-    await recordStates(
-      client,
-      FLOW_RUN_TABLES,
-      batch.flowRunStates,
-      batch.flowRuns.map((e) => e.flowRun.id),
-    );
-    await recordStates(
-      client,
-      TASK_RUN_TABLES,
-      batch.taskRunStates,
-      batch.taskRuns.map((e) => e.taskRun.id),
-      settled,
-    );
-    if (batch.logs.length > 0) {
-      await run(client, "sluice_insert_logs", INSERT_LOGS, toJsonParam(batch.logs.map(logRow)));
-    }
-    if (batch.cacheEntries.length > 0) {
-      await run(client, "sluice_upsert_task_cache", UPSERT_TASK_CACHE, toJsonParam(batch.cacheEntries.map(cacheRow)));
+    await recordStates(client, FLOW_RUN_TABLES, batch.flowRunStates);
+    await recordStates(client, TASK_RUN_TABLES, batch.taskRunStates, settled);
+    if (batch.logs !== null) await run(client, "sluice_insert_logs", INSERT_LOGS, batch.logs);
+    if (batch.cacheEntries !== null) {
+      await run(client, "sluice_upsert_task_cache", UPSERT_TASK_CACHE, batch.cacheEntries);
     }
   });
 }
 
-/**
- * Inserts the batch's task run rows. Those whose whole history is in the batch go in with their
- * current state (see fresh-run-state.ts); the others plainly, their state applied by
- * `recordStates`. Returns the ids of the runs inserted with their state, which need nothing more.
- */
-async function insertTaskRuns(client: SqlExecutor, batch: Partitioned): Promise<Set<string>> {
-  const settled = new Set<string>();
-  if (batch.taskRuns.length === 0) return settled;
+/** The rows of the task runs whose whole history is in the batch, with their current state (see fresh-run-state.ts). */
+function freshTaskRunsParam(batch: Partitioned): string | null {
+  if (batch.taskRuns.length === 0) return null;
   const statesByRun = new Map<string, StateEvent[]>();
   for (const state of batch.taskRunStates) {
     const states = statesByRun.get(state.runId);
@@ -110,15 +175,27 @@ async function insertTaskRuns(client: SqlExecutor, batch: Partitioned): Promise<
     const current = freshRunState(statesByRun.get(event.taskRun.id) ?? []);
     if (current) fresh.push(taskRunRow(event, current));
   }
-  if (fresh.length > 0) {
+  return fresh.length > 0 ? toJsonParam(fresh) : null;
+}
+
+/**
+ * Inserts the batch's task run rows. Those whose whole history is in the batch go in with their
+ * current state; the others plainly, their state applied by `recordStates`. Returns the ids of
+ * the runs inserted with their state, which need nothing more.
+ */
+async function insertTaskRuns(client: SqlExecutor, prepared: PreparedEvents): Promise<Set<string>> {
+  const settled = new Set<string>();
+  const { taskRuns } = prepared.batch;
+  if (taskRuns.length === 0) return settled;
+  if (prepared.freshTaskRuns !== null) {
     const rows = await client.query<{ id: string }>({
       name: "sluice_insert_fresh_task_runs",
       text: INSERT_FRESH_TASK_RUNS,
-      values: [toJsonParam(fresh)],
+      values: [prepared.freshTaskRuns],
     });
     for (const { id } of rows) settled.add(id);
   }
-  const rest = batch.taskRuns.filter((e) => !settled.has(e.taskRun.id));
+  const rest = taskRuns.filter((e) => !settled.has(e.taskRun.id));
   if (rest.length > 0)
     await run(client, "sluice_insert_task_runs", INSERT_TASK_RUNS, toJsonParam(rest.map((event) => taskRunRow(event))));
   return settled;
@@ -131,21 +208,13 @@ async function insertTaskRuns(client: SqlExecutor, batch: Partitioned): Promise<
 async function recordStates(
   client: SqlExecutor,
   tables: RunTables,
-  states: StateEvent[],
-  createdRunIds: string[],
+  prepared: PreparedStates,
   settled?: ReadonlySet<string>,
 ): Promise<void> {
-  if (states.length > 0) {
-    await run(
-      client,
-      `sluice_insert_${tables.kind}_states`,
-      insertStatesSql(tables),
-      toJsonParam(states.map(stateRow)),
-    );
+  if (prepared.rows !== null) {
+    await run(client, `sluice_insert_${tables.kind}_states`, insertStatesSql(tables), prepared.rows);
   }
-  const runIds = [...new Set([...states.map((s) => s.runId), ...createdRunIds])]
-    .filter((id) => !settled?.has(id))
-    .sort();
+  const runIds = settled && settled.size > 0 ? prepared.runIds.filter((id) => !settled.has(id)) : prepared.runIds;
   if (runIds.length === 0) return;
   await run(client, `sluice_lock_${tables.kind}s`, lockRunsSql(tables), runIds);
   await run(client, `sluice_apply_${tables.kind}_states`, applyStatesSql(tables), runIds);

@@ -6,7 +6,7 @@
  * recording is idempotent, an entry recorded twice is harmless.
  */
 import type { RunEvent } from "@sluice/core";
-import { type DbHandle, isDataError, recordEvents } from "@sluice/db";
+import { type DbHandle, isDataError, type PreparedEvents, prepareEvents, recordEvents } from "@sluice/db";
 import { compareStreamIds, decodeEvents, EVENT_FIELD, ensureEventStreamGroup, type RedisKeys } from "@sluice/queue";
 import type { Redis } from "ioredis";
 import { parseStreamEntries, parseXinfo, type StreamEntry, successorId } from "./stream-replies.js";
@@ -76,6 +76,14 @@ interface DeadLetter {
   reason: string;
 }
 
+/** Entries read together, decoded and worked out for their transactions (see `prepare`). */
+interface PreparedEntries {
+  entries: StreamEntry[];
+  /** One transaction each; `ids` names the entry of each event (for dead letters). */
+  parts: { events: RunEvent[]; ids: string[]; prepared: PreparedEvents }[];
+  undecodable: DeadLetter[];
+}
+
 const noopLogger: RecorderLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export class Recorder {
@@ -104,6 +112,8 @@ export class Recorder {
   /** What the loop is doing, so stop() knows whether it may cut the Redis connection. */
   private phase: "idle" | "redis" | "record" = "idle";
   private wakeSleeper: (() => void) | undefined;
+  /** The next entries, read and worked out while Postgres writes the ones before (see `readAhead`). */
+  private readingAhead: Promise<PreparedEntries | "reread"> | null = null;
   private nextClaimAt = 0;
   private nextTrimAt = 0;
   private readonly counters: RecorderStats = {
@@ -216,9 +226,19 @@ export class Recorder {
         if (ownPendingFrom !== null) {
           const entries = await this.read(connection, ownPendingFrom);
           ownPendingFrom = entries.at(-1)?.id ?? null;
-          await this.process(connection, entries);
+          await this.process(connection, this.prepare(entries));
         } else {
-          await this.process(connection, await this.read(connection, ">"));
+          const ahead = await this.readingAhead;
+          this.readingAhead = null;
+          if (ahead === "reread") {
+            ownPendingFrom = "0";
+            continue;
+          }
+          const batch = ahead ?? this.prepare(await this.read(connection, ">"));
+          if (batch.entries.length === 0) continue;
+          await this.process(connection, batch, () => {
+            this.readingAhead ??= this.readAhead(connection);
+          });
         }
         delay = this.retryDelayMs;
       } catch (error) {
@@ -234,7 +254,42 @@ export class Recorder {
         delay = Math.min(delay * 2, this.maxRetryDelayMs);
       }
     }
+    // Entries read ahead are in hand too: recorded and acknowledged before stopping (or left
+    // pending for later if the database is down).
+    const ahead = await this.readingAhead;
+    this.readingAhead = null;
+    if (ahead && ahead !== "reread" && ahead.entries.length > 0) {
+      await this.process(connection, ahead).catch((error: unknown) => {
+        this.logger.warn({ err: error }, "could not record the entries read ahead; left pending");
+      });
+    }
     this.phase = "idle";
+  }
+
+  /**
+   * Reads the entries that came meanwhile, without waiting for more, and works them out, while
+   * Postgres writes the batch in hand (called once its transaction sent its first write): the
+   * recorder's own work (parsing, building the statements' JSON, a third of its time) overlaps
+   * Postgres's instead of alternating with it. "reread" when the read failed: what it delivered
+   * is pending on this consumer, read again from there.
+   */
+  private async readAhead(connection: Redis): Promise<PreparedEntries | "reread"> {
+    try {
+      const reply = await connection.xreadgroup(
+        "GROUP",
+        this.group,
+        this.consumer,
+        "COUNT",
+        this.batchSize,
+        "STREAMS",
+        this.stream,
+        ">",
+      );
+      return this.prepare(parseStreamEntries((reply as [string, unknown][] | null)?.[0]?.[1]));
+    } catch (error) {
+      this.logger.debug({ err: error }, "could not read ahead; reading this consumer's pending entries again");
+      return "reread";
+    }
   }
 
   /** XREADGROUP: new entries (">", waiting up to blockMs) or this consumer's pending ones after an id. */
@@ -271,13 +326,13 @@ export class Recorder {
     }
   }
 
-  /** Records the entries' events, then acknowledges them (only after the commit). */
-  private async process(connection: Redis, entries: StreamEntry[]): Promise<void> {
-    if (entries.length === 0) return;
+  /** Decodes the entries and works out their transactions (no I/O). */
+  private prepare(entries: StreamEntry[]): PreparedEntries {
     const undecodable: DeadLetter[] = [];
-    const parts: { events: RunEvent[]; ids: string[] }[] = [];
+    const parts: PreparedEntries["parts"] = [];
     let part = { events: [] as RunEvent[], ids: [] as string[] };
     let partChars = 0;
+    const endPart = () => parts.push({ ...part, prepared: prepareEvents(part.events) });
     for (const { id, fields } of entries) {
       // null: the entry was trimmed away while pending; there is nothing to record, only to ack.
       if (fields === null) continue;
@@ -290,7 +345,7 @@ export class Recorder {
         continue;
       }
       if (partChars > 0 && partChars + payload.length > this.maxTransactionChars) {
-        parts.push(part);
+        endPart();
         part = { events: [], ids: [] };
         partChars = 0;
       }
@@ -300,10 +355,20 @@ export class Recorder {
         part.ids.push(id);
       }
     }
-    parts.push(part);
+    endPart();
+    return { entries, parts, undecodable };
+  }
+
+  /** Records the entries' events, then acknowledges them (only after the commit). */
+  private async process(
+    connection: Redis,
+    { entries, parts, undecodable }: PreparedEntries,
+    whileWriting?: () => void,
+  ): Promise<void> {
+    if (entries.length === 0) return;
     const deadLetters = [...undecodable];
-    for (const { events, ids } of parts) {
-      const rejected = await this.recordUntilDone(events, ids);
+    for (const part of parts) {
+      const rejected = await this.recordUntilDone(part, whileWriting);
       // Stopped while the database was unavailable: leave the batch pending for later (the parts
       // already written are written again then, which changes nothing).
       if (rejected === null) return;
@@ -322,13 +387,17 @@ export class Recorder {
    * stops first. Events Postgres rejects as invalid data are isolated by splitting the batch and
    * returned (to be dead-lettered); all the others are written.
    */
-  private async recordUntilDone(events: RunEvent[], ids: string[]): Promise<DeadLetter[] | null> {
+  private async recordUntilDone(
+    part: PreparedEntries["parts"][number],
+    whileWriting?: () => void,
+  ): Promise<DeadLetter[] | null> {
+    const { events, ids, prepared } = part;
     let delay = this.retryDelayMs;
     for (let attempt = 1; ; attempt++) {
       this.phase = "record";
       try {
         const rejected: DeadLetter[] = [];
-        await this.recordSplittingBadData(events, ids, rejected);
+        await this.recordSplittingBadData(events, ids, rejected, prepared, whileWriting);
         return rejected;
       } catch (error) {
         this.counters.recordFailures++;
@@ -346,10 +415,17 @@ export class Recorder {
     }
   }
 
-  private async recordSplittingBadData(events: RunEvent[], ids: string[], deadLetters: DeadLetter[]): Promise<void> {
+  /** `prepared`: the events worked out already (the halves of a split batch are worked out again). */
+  private async recordSplittingBadData(
+    events: RunEvent[],
+    ids: string[],
+    deadLetters: DeadLetter[],
+    prepared?: PreparedEvents,
+    whileWriting?: () => void,
+  ): Promise<void> {
     if (events.length === 0) return;
     try {
-      await recordEvents(this.db, events);
+      await recordEvents(this.db, prepared ?? events, { whileWriting });
       this.counters.eventsRecorded += events.length;
       this.counters.batchesRecorded++;
     } catch (error) {
@@ -428,7 +504,7 @@ export class Recorder {
       if (entries.length > 0) {
         this.counters.entriesReclaimed += entries.length;
         this.logger.warn({ entries: entries.length }, "reclaimed stream entries left pending by another recorder");
-        await this.process(connection, entries);
+        await this.process(connection, this.prepare(entries));
       }
     } while (cursor !== "0-0" && this.running);
 

@@ -220,6 +220,37 @@ describe("Recorder", () => {
     expect(await pendingCount()).toBe(0);
   });
 
+  it("stopped in the middle of a backlog, leaves nothing it read unrecorded: the batch read ahead is recorded too", async () => {
+    const runs = Array.from({ length: 40 }, () => flowRunEvents(1));
+    // One entry per run, and one entry per transaction: forty batches, each read ahead of the one before.
+    const sink = new RedisEventSink(ctx.redis, keys.eventStream);
+    for (const run of runs) {
+      for (const event of run.events) sink.emit(event);
+      await sink.flush();
+    }
+    const lastId = sink.lastId ?? "";
+    const first = recorder({ batchSize: 1, consumerName: "first" });
+    await first.start();
+    await waitFor(() => first.stats.entriesAcked >= 5, "a few batches recorded");
+    await first.stop();
+    // Whatever it read (acknowledged or not) is recorded, and nothing it read is left pending.
+    expect(await pendingCount()).toBe(0);
+    const recorded = first.stats.entriesAcked;
+    expect(recorded).toBeLessThan(runs.length);
+    for (const run of runs.slice(0, recorded))
+      expect(await getFlowRun(database.db, run.flowRunId)).toMatchObject({ stateType: "COMPLETED" });
+    expect(await getFlowRun(database.db, runs[recorded]?.flowRunId ?? "")).toBeNull();
+
+    const second = recorder({ batchSize: 1, consumerName: "second" });
+    await second.start();
+    await waitFor(() => recordedUpTo(lastId), "the second recorder to record the rest");
+    for (const run of runs) {
+      expect(await getFlowRun(database.db, run.flowRunId)).toMatchObject({ stateType: "COMPLETED" });
+      expect(await getTaskRun(database.db, run.taskRunIds[0] ?? "")).toMatchObject({ stateType: "COMPLETED" });
+    }
+    expect(first.stats.entriesAcked + second.stats.entriesAcked).toBe(runs.length);
+  });
+
   it("resumes its own pending entries right away when restarted under the same name", async () => {
     const { events, flowRunId } = flowRunEvents(1);
     const lastId = await emit(events);
