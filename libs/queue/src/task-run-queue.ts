@@ -39,7 +39,11 @@ export interface TaskRunChunkJob {
   runs: ChunkRun[];
 }
 
-/** A chunk job as written before `shared`/`runs`: each run's whole job. Still read, so a queue filled by an older worker drains. */
+/**
+ * A chunk job as written before `shared`/`runs`: each run's whole job. Still read, so a queue
+ * filled by an older worker drains. The reverse does not hold: a worker from before cannot read
+ * `shared`/`runs`, so a pool's workers are upgraded together (as `docker compose up` does).
+ */
 export interface FullChunkJob {
   chunk: TaskRunJob[];
 }
@@ -51,42 +55,45 @@ export function isChunkJob(data: TaskRunQueueJob): data is TaskRunChunkJob | Ful
   return "runs" in data || "chunk" in data;
 }
 
+/**
+ * The fields of `ChunkShared`, each once: the compiler refuses this object when `TaskRunJob` gains
+ * a field it does not list, so a new field is never dropped from chunks nor left out of
+ * `shareChunk`'s comparison.
+ */
+const SHARED_FIELDS: Record<keyof ChunkShared, true> = {
+  taskName: true,
+  definedIn: true,
+  flowRun: true,
+  logPrints: true,
+  detached: true,
+  traceContext: true,
+  limited: true,
+  module: true,
+  replyTo: true,
+  awaitingSlot: true,
+};
+const sharedFields = Object.keys(SHARED_FIELDS) as (keyof ChunkShared)[];
+
 /** The chunk job of runs that `shareChunk` (the first one's shared fields stand for all). */
 export function chunkJob(runs: readonly TaskRunJob[]): TaskRunChunkJob {
   const first = runs[0];
   if (!first) throw new Error("a chunk job needs at least one run");
-  // Every field, in one order: the shared part is the run's job minus its own fields.
-  const shared: ChunkShared = {
-    taskName: first.taskName,
-    definedIn: first.definedIn,
-    flowRun: first.flowRun,
-    logPrints: first.logPrints,
-    detached: first.detached,
-    traceContext: first.traceContext,
-    limited: first.limited,
-    module: first.module,
-    replyTo: first.replyTo,
-    awaitingSlot: first.awaitingSlot,
-  };
+  const shared = Object.fromEntries(sharedFields.map((field) => [field, first[field]])) as ChunkShared;
   return { shared, runs: runs.map((run) => [run.taskRunId, run.args, run.dynamicKey]) };
 }
 
-/** Whether two runs' jobs may share a chunk: all but their id, arguments and index are the same. */
+/**
+ * Whether two runs' jobs may share a chunk: all but their id, arguments and index are the same.
+ * The flow run by its fields; the trace context as the same object (the enqueuer gives the runs of
+ * one trace in a batch the same one).
+ */
 export function shareChunk(a: TaskRunJob, b: TaskRunJob): boolean {
-  return (
-    a.taskName === b.taskName &&
-    a.module === b.module &&
-    a.definedIn === b.definedIn &&
-    a.flowRun?.id === b.flowRun?.id &&
-    a.flowRun?.name === b.flowRun?.name &&
-    a.flowRun?.flowName === b.flowRun?.flowName &&
-    a.logPrints === b.logPrints &&
-    a.detached === b.detached &&
-    a.limited === b.limited &&
-    a.replyTo === b.replyTo &&
-    a.awaitingSlot === b.awaitingSlot &&
-    // The same span's context (the enqueuer gives each batch's runs of one trace the same object).
-    a.traceContext === b.traceContext
+  return sharedFields.every((field) =>
+    field === "flowRun"
+      ? a.flowRun?.id === b.flowRun?.id &&
+        a.flowRun?.name === b.flowRun?.name &&
+        a.flowRun?.flowName === b.flowRun?.flowName
+      : a[field] === b[field],
   );
 }
 
@@ -99,21 +106,7 @@ export function chunkSize(data: TaskRunChunkJob | FullChunkJob): number {
 export function runsOfChunk(data: TaskRunChunkJob | FullChunkJob): TaskRunJob[] {
   if (!("runs" in data)) return data.chunk;
   const { shared } = data;
-  return data.runs.map(([taskRunId, args, dynamicKey]) => ({
-    taskRunId,
-    taskName: shared.taskName,
-    definedIn: shared.definedIn,
-    args,
-    dynamicKey,
-    flowRun: shared.flowRun,
-    logPrints: shared.logPrints,
-    detached: shared.detached,
-    traceContext: shared.traceContext,
-    limited: shared.limited,
-    module: shared.module,
-    replyTo: shared.replyTo,
-    awaitingSlot: shared.awaitingSlot,
-  }));
+  return data.runs.map(([taskRunId, args, dynamicKey]) => ({ ...shared, taskRunId, args, dynamicKey }));
 }
 
 export const TASK_RUN_JOB_NAME = "task-run";

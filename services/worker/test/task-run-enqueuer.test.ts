@@ -106,34 +106,33 @@ describe("the task-run enqueuer", () => {
       { id: randomUUID(), name: "brave-otter", flowName: "etl" },
       { id: randomUUID(), name: "calm-heron", flowName: "etl" },
     ];
-    // Two flows' .map()s interleaved in one batch, the second flow's runs of another task.
+    // Two flows' .map()s in one batch, 40 runs at a time each (chunks of 25 for a batch of 400):
+    // the first flow's runs of one task and to its reply stream, the second's of another task.
     const jobs = Array.from({ length: 400 }, (_, i) => {
-      const flowRun = flowRuns[i % 2] ?? null;
+      const first = Math.floor(i / 40) % 2 === 0;
+      const flowRun = flowRuns[first ? 0 : 1] ?? null;
       return {
         ...job(randomUUID(), i),
         flowRun,
-        taskName: i % 2 === 0 ? "load_chunk" : "transform",
+        taskName: first ? "load_chunk" : "transform",
         replyTo: `replies:${flowRun?.id}`,
       };
     });
     await addAll(enqueuer, jobs);
-    const runs = await waitingRuns();
     // Each run comes back whole, with its own flow run, task and reply stream.
-    expect(runs).toEqual(jobs.map((data) => expect.objectContaining(data)));
-    for (const data of (await waitingJobs()).filter(isChunkJob)) {
-      const chunk = runsOfChunk(data);
-      expect(new Set(chunk.map((run) => run.flowRun?.id)).size).toBe(1);
-      expect(new Set(chunk.map((run) => run.taskName)).size).toBe(1);
+    expect(await waitingRuns()).toEqual(jobs.map((data) => expect.objectContaining(data)));
+    const chunks = (await waitingJobs()).filter(isChunkJob).map(runsOfChunk);
+    expect(chunks.length).toBeGreaterThanOrEqual(16);
+    for (const chunk of chunks) {
+      expect(chunk.length).toBeGreaterThan(1);
+      expect(new Set(chunk.map((run) => `${run.flowRun?.id} ${run.taskName} ${run.replyTo}`)).size).toBe(1);
     }
 
     // A chunk of a .map() in one flow keeps the flow run, module and reply stream once, not per run.
-    await queue.drain();
-    const mapped = Array.from({ length: 500 }, (_, i) => ({ ...job(randomUUID(), i), flowRun: flowRuns[0] ?? null }));
-    await addAll(enqueuer, mapped);
     const [first] = (await waitingJobs()).filter(isChunkJob);
     const text = JSON.stringify(first);
-    expect(runsOfChunk(first as NonNullable<typeof first>).length).toBeGreaterThan(20);
-    expect(text.split(flowRuns[0]?.id ?? "").length - 1).toBe(1);
+    expect(runsOfChunk(first as NonNullable<typeof first>).length).toBe(25);
+    expect(text.split(flowRuns[0]?.id ?? "").length - 1).toBe(2); // the flow run and its reply stream
     expect(text.split("etl.ts").length - 1).toBe(1);
   });
 
