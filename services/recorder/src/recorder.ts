@@ -228,8 +228,7 @@ export class Recorder {
           ownPendingFrom = entries.at(-1)?.id ?? null;
           await this.process(connection, this.prepare(entries));
         } else {
-          const ahead = await this.readingAhead;
-          this.readingAhead = null;
+          const ahead = await this.awaitReadAhead();
           if (ahead === "reread") {
             ownPendingFrom = "0";
             continue;
@@ -237,7 +236,8 @@ export class Recorder {
           const batch = ahead ?? this.prepare(await this.read(connection, ">"));
           if (batch.entries.length === 0) continue;
           await this.process(connection, batch, () => {
-            this.readingAhead ??= this.readAhead(connection);
+            // Stopping: nothing more is taken from the stream.
+            if (this.running) this.readingAhead ??= this.readAhead(connection);
           });
         }
         delay = this.retryDelayMs;
@@ -256,14 +256,29 @@ export class Recorder {
     }
     // Entries read ahead are in hand too: recorded and acknowledged before stopping (or left
     // pending for later if the database is down).
-    const ahead = await this.readingAhead;
-    this.readingAhead = null;
+    const ahead = await this.awaitReadAhead();
     if (ahead && ahead !== "reread" && ahead.entries.length > 0) {
       await this.process(connection, ahead).catch((error: unknown) => {
         this.logger.warn({ err: error }, "could not record the entries read ahead; left pending");
       });
     }
     this.phase = "idle";
+  }
+
+  /**
+   * The entries read ahead, if any. Waiting for them is waiting on Redis: stop() may cut the
+   * connection then, if Redis does not answer (the read fails, and its entries are read again
+   * from this consumer's pending ones).
+   */
+  private async awaitReadAhead(): Promise<PreparedEntries | "reread" | null> {
+    if (!this.readingAhead) return null;
+    this.phase = "redis";
+    try {
+      return await this.readingAhead;
+    } finally {
+      this.phase = "idle";
+      this.readingAhead = null;
+    }
   }
 
   /**
@@ -332,7 +347,7 @@ export class Recorder {
     const parts: PreparedEntries["parts"] = [];
     let part = { events: [] as RunEvent[], ids: [] as string[] };
     let partChars = 0;
-    const endPart = () => parts.push({ ...part, prepared: prepareEvents(part.events) });
+    const endPart = () => parts.push(...this.preparePart(part.events, part.ids, undecodable));
     for (const { id, fields } of entries) {
       // null: the entry was trimmed away while pending; there is nothing to record, only to ack.
       if (fields === null) continue;
@@ -357,6 +372,34 @@ export class Recorder {
     }
     endPart();
     return { entries, parts, undecodable };
+  }
+
+  /**
+   * Works the part out; when one of its events is malformed (decodable JSON, but not the event it
+   * says it is), each entry is worked out on its own and the entries that cannot be are
+   * dead-lettered, as undecodable ones are, so the others are still recorded.
+   */
+  private preparePart(events: RunEvent[], ids: string[], deadLetters: DeadLetter[]): PreparedEntries["parts"] {
+    try {
+      return [{ events, ids, prepared: prepareEvents(events) }];
+    } catch {
+      const kept = { events: [] as RunEvent[], ids: [] as string[] };
+      for (let start = 0; start < events.length; ) {
+        const id = ids[start] ?? "";
+        let end = start;
+        while (end < events.length && ids[end] === id) end++;
+        const entryEvents = events.slice(start, end);
+        try {
+          prepareEvents(entryEvents);
+          kept.events.push(...entryEvents);
+          kept.ids.push(...ids.slice(start, end));
+        } catch (error) {
+          deadLetters.push({ id, payload: JSON.stringify(entryEvents), reason: `malformed: ${errorMessage(error)}` });
+        }
+        start = end;
+      }
+      return [{ ...kept, prepared: prepareEvents(kept.events) }];
+    }
   }
 
   /** Records the entries' events, then acknowledges them (only after the commit). */

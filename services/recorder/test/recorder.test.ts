@@ -280,16 +280,20 @@ describe("Recorder", () => {
     await rec.start();
     const { events, flowRunId } = flowRunEvents(2);
     await ctx.redis.xadd(keys.eventStream, "*", EVENT_FIELD, "{not json");
+    // JSON, but not the event it says it is (a creation without its run).
+    const malformed = JSON.stringify([{ kind: "flow_run_created", id: "x", timestamp: at(0) }]);
+    await ctx.redis.xadd(keys.eventStream, "*", EVENT_FIELD, malformed);
     const badState = { ...events[1], runId: "not-a-uuid" } as RunEvent;
     await emit([events[0] as RunEvent, badState]);
     const lastId = await emit(events.slice(1));
 
     await waitFor(() => recordedUpTo(lastId), "every entry to be acknowledged");
     expect(await getFlowRun(database.db, flowRunId)).toMatchObject({ stateType: "COMPLETED" });
-    expect(rec.stats.entriesDeadLettered).toBe(2);
+    expect(rec.stats.entriesDeadLettered).toBe(3);
     const dead = await ctx.redis.xrange(`${keys.eventStream}:dead`, "-", "+");
-    expect(dead).toHaveLength(2);
-    expect(dead.map(([, fields]) => fields[1])).toEqual(["{not json", JSON.stringify(badState)]);
+    expect(dead.map(([, fields]) => fields[1])).toEqual(["{not json", malformed, JSON.stringify(badState)]);
+    expect(dead[1]?.[1][5]).toMatch(/^malformed: /);
+    expect(await pendingCount()).toBe(0);
   });
 
   it("splits what it reads over several transactions when the events are big (cached batches)", async () => {
