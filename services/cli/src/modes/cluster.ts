@@ -64,7 +64,14 @@ export async function startClusterEngine(config: CliConfig, logger: Logger): Pro
     throw new UnavailableError(`Cannot listen for cancellations on Redis: ${String(error)}`, { cause: error });
   }
   engine.watchCancellation = cancellations.watch;
-  await recorder.start();
+  try {
+    await recorder.start();
+  } catch (error) {
+    await cancellations.close();
+    redis.disconnect();
+    await database.close();
+    throw error;
+  }
 
   engine.onLog = (event, label) => printRunLog(event, label);
 
