@@ -1,7 +1,8 @@
 /**
  * Recorder throughput: how many run events per second the recorder drains from the Redis stream
  * into Postgres. Fills the stream first (task runs with Pending → Running → Completed and a log
- * line each), then times one recorder draining it.
+ * line each), then times one recorder draining it; once with one event per entry, once with
+ * entries as workers write them (see SHAPES).
  *
  *   npm run bench:recorder -- [taskRuns=20000]
  */
@@ -68,42 +69,82 @@ function eventsForTaskRun(flowRunId: string, index: number, base: number): RunEv
   ];
 }
 
+/**
+ * How the stream is filled and read: one event per entry, or entries as a busy worker writes them
+ * (its event sink puts up to 200 events, 40 task runs, in one entry) read 75 at a time, about what
+ * a recorder keeping up with a 20,000-run `.map()` finds at each read, so it records in
+ * transactions of about 3,000 runs and reads ahead of each one.
+ */
+const SHAPES = [
+  { label: "one event per entry", eventsPerEntry: 1, batchSize: 1000 },
+  { label: "200 events per entry, 75 entries per read", eventsPerEntry: 200, batchSize: 75 },
+];
+
 const redis = new Redis(redisUrl);
 await migrateDatabase(databaseUrl);
 const database = createDatabase(databaseUrl);
 try {
-  const flowRunId = randomUUID();
-  const base = Date.now();
-  let total = 0;
-  let lastId = "0-0";
-  for (let start = 0; start < taskRuns; start += 1000) {
-    const pipeline = redis.pipeline();
-    for (let i = start; i < Math.min(taskRuns, start + 1000); i++) {
-      for (const event of eventsForTaskRun(flowRunId, i, base)) {
-        pipeline.xadd(keys.eventStream, "*", EVENT_FIELD, encodeEvents([event]));
-        total++;
-      }
+  for (const shape of SHAPES) {
+    await database.pool.query("TRUNCATE flow_runs, flow_run_states, task_runs, task_run_states, logs");
+    const { total, lastId } = await fillStream(shape.eventsPerEntry);
+    const recorder = new Recorder({
+      redis,
+      db: database,
+      keys,
+      consumerName: "bench",
+      blockMs: 50,
+      batchSize: shape.batchSize,
+    });
+    const started = performance.now();
+    await recorder.start();
+    while (!(await isRecordedUpTo(redis, keys.eventStream, keys.recorderGroup, lastId))) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    const replies = (await pipeline.exec()) ?? [];
-    lastId = String(replies.at(-1)?.[1] ?? lastId);
+    const seconds = (performance.now() - started) / 1000;
+    await recorder.stop();
+    await redis.del(keys.eventStream);
+    const { rows } = await database.pool.query(
+      "SELECT count(*)::int AS n FROM task_runs WHERE state_name = 'Completed'",
+    );
+    process.stdout.write(
+      `${shape.label}: recorded ${total} events in ${seconds.toFixed(2)} s: ${Math.round(total / seconds)} events/s ` +
+        `(${Math.round((taskRuns * 3) / seconds)} state events/s, ${Math.round((seconds * 1e6) / taskRuns)} µs per task run; ` +
+        `${rows[0].n} task runs Completed)\n`,
+    );
   }
-  process.stdout.write(`stream filled: ${total} events for ${taskRuns} task runs\n`);
-  const recorder = new Recorder({ redis, db: database, keys, consumerName: "bench", blockMs: 50 });
-  const started = performance.now();
-  await recorder.start();
-  while (!(await isRecordedUpTo(redis, keys.eventStream, keys.recorderGroup, lastId))) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  const seconds = (performance.now() - started) / 1000;
-  await recorder.stop();
-  const { rows } = await database.pool.query("SELECT count(*)::int AS n FROM task_runs WHERE state_name = 'Completed'");
-  process.stdout.write(
-    `recorded ${total} events in ${seconds.toFixed(2)} s: ${Math.round(total / seconds)} events/s ` +
-      `(${Math.round((taskRuns * 3) / seconds)} state events/s; ${rows[0].n} task runs Completed)\n`,
-  );
 } finally {
   await database.close();
   await redis.del(keys.eventStream);
   redis.disconnect();
   await dropDatabase(databaseUrl);
+}
+
+/** Writes every task run's events to the stream, `eventsPerEntry` to an entry. */
+async function fillStream(eventsPerEntry: number): Promise<{ total: number; lastId: string }> {
+  const flowRunId = randomUUID();
+  const base = Date.now();
+  let total = 0;
+  let lastId = "0-0";
+  let entry: RunEvent[] = [];
+  for (let start = 0; start < taskRuns; start += 1000) {
+    const pipeline = redis.pipeline();
+    for (let i = start; i < Math.min(taskRuns, start + 1000); i++) {
+      for (const event of eventsForTaskRun(flowRunId, i, base)) {
+        entry.push(event);
+        total++;
+        if (entry.length === eventsPerEntry) {
+          pipeline.xadd(keys.eventStream, "*", EVENT_FIELD, encodeEvents(entry));
+          entry = [];
+        }
+      }
+    }
+    if (entry.length > 0 && start + 1000 >= taskRuns) {
+      pipeline.xadd(keys.eventStream, "*", EVENT_FIELD, encodeEvents(entry));
+      entry = [];
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    lastId = String(replies.at(-1)?.[1] ?? lastId);
+  }
+  process.stdout.write(`stream filled: ${total} events for ${taskRuns} task runs, ${eventsPerEntry} per entry\n`);
+  return { total, lastId };
 }
