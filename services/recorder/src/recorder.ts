@@ -235,10 +235,22 @@ export class Recorder {
           }
           const batch = ahead ?? this.prepare(await this.read(connection, ">"));
           if (batch.entries.length === 0) continue;
-          await this.process(connection, batch, () => {
-            // Stopping: nothing more is taken from the stream.
-            if (this.running) this.readingAhead ??= this.readAhead(connection);
-          });
+          // Behind (a full read: more is waiting), the next batch is read ahead. Keeping up, it is
+          // read after the commit and holds everything that came during the transaction: read
+          // ahead, it would hold only what came before the first write, and the recorder would
+          // write more, smaller transactions, each paying the lock, the tombstone check and the
+          // acknowledgement, for no gain, as nothing waits.
+          const behind = batch.entries.length >= this.batchSize;
+          await this.process(
+            connection,
+            batch,
+            behind
+              ? () => {
+                  // Stopping: nothing more is taken from the stream.
+                  if (this.running) this.readingAhead ??= this.readAhead(connection);
+                }
+              : undefined,
+          );
         }
         delay = this.retryDelayMs;
       } catch (error) {
@@ -282,11 +294,12 @@ export class Recorder {
   }
 
   /**
-   * Reads the entries that came meanwhile, without waiting for more, and works them out, while
-   * Postgres writes the batch in hand (called once its transaction sent its first write): the
-   * recorder's own work (parsing, building the statements' JSON, a third of its time) overlaps
-   * Postgres's instead of alternating with it. "reread" when the read failed: what it delivered
-   * is pending on this consumer, read again from there.
+   * Reads the next entries, without waiting for more, and works them out, while Postgres writes
+   * the batch in hand (called once its transaction sent its first write), when the recorder is
+   * behind: the recorder's own work (parsing, building the statements' JSON, a third of its time)
+   * overlaps Postgres's instead of alternating with it, and a backlog (after an outage, a burst)
+   * drains faster. "reread" when the read failed: what it delivered is pending on this consumer,
+   * read again from there.
    */
   private async readAhead(connection: Redis): Promise<PreparedEntries | "reread"> {
     try {
