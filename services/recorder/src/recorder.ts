@@ -303,55 +303,32 @@ export class Recorder {
    */
   private async readAhead(connection: Redis): Promise<PreparedEntries | "reread"> {
     try {
-      const reply = await connection.xreadgroup(
-        "GROUP",
-        this.group,
-        this.consumer,
-        "COUNT",
-        this.batchSize,
-        "STREAMS",
-        this.stream,
-        ">",
-      );
-      return this.prepare(parseStreamEntries((reply as [string, unknown][] | null)?.[0]?.[1]));
+      return this.prepare(await this.readGroup(connection, ">", false));
     } catch (error) {
       this.logger.debug({ err: error }, "could not read ahead; reading this consumer's pending entries again");
       return "reread";
     }
   }
 
-  /** XREADGROUP: new entries (">", waiting up to blockMs) or this consumer's pending ones after an id. */
+  /**
+   * Reads in the loop's Redis phase (see stop()): new entries (">"), waiting up to blockMs, or
+   * this consumer's pending ones after an id.
+   */
   private async read(connection: Redis, from: string): Promise<StreamEntry[]> {
     this.phase = "redis";
     try {
-      const reply =
-        from === ">"
-          ? await connection.xreadgroup(
-              "GROUP",
-              this.group,
-              this.consumer,
-              "COUNT",
-              this.batchSize,
-              "BLOCK",
-              this.blockMs,
-              "STREAMS",
-              this.stream,
-              ">",
-            )
-          : await connection.xreadgroup(
-              "GROUP",
-              this.group,
-              this.consumer,
-              "COUNT",
-              this.batchSize,
-              "STREAMS",
-              this.stream,
-              from,
-            );
-      return parseStreamEntries((reply as [string, unknown][] | null)?.[0]?.[1]);
+      return await this.readGroup(connection, from, from === ">");
     } finally {
       this.phase = "idle";
     }
+  }
+
+  /** XREADGROUP: entries after `from` (">": new ones), waiting up to blockMs for them when `wait`. */
+  private async readGroup(connection: Redis, from: string, wait: boolean): Promise<StreamEntry[]> {
+    const block = wait ? ["BLOCK", this.blockMs] : [];
+    const args = ["GROUP", this.group, this.consumer, "COUNT", this.batchSize, ...block, "STREAMS", this.stream, from];
+    const reply = await connection.call("XREADGROUP", args);
+    return parseStreamEntries((reply as [string, unknown][] | null)?.[0]?.[1]);
   }
 
   /** Decodes the entries and works out their transactions (no I/O). */

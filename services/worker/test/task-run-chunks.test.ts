@@ -82,10 +82,9 @@ it("a worker takes no more chunks than it can start: the others get theirs, and 
   for (const worker of workers) expect(worker.taskRunsFinished).toBeGreaterThan(100);
 });
 
-it("a chunk picked again after its worker died runs only the runs that had not finished", async () => {
-  const { ctx, keys } = harness;
-  const queue = new Queue<TaskRunQueueJob>(taskRunQueueName(POOL), { connection: ctx.redis, prefix: ctx.prefix });
-  const runs: TaskRunJob[] = Array.from({ length: 5 }, (_, i) => ({
+/** Runs of `doubled` outside any flow run, as a chunk job carries them. */
+function doubledRuns(count: number): TaskRunJob[] {
+  return Array.from({ length: count }, (_, i) => ({
     taskRunId: randomUUID(),
     taskName: "doubled",
     definedIn: null,
@@ -97,6 +96,12 @@ it("a chunk picked again after its worker died runs only the runs that had not f
     module: "limited-tasks.ts",
     replyTo: null,
   }));
+}
+
+it("a chunk picked again after its worker died runs only the runs that had not finished", async () => {
+  const { ctx, keys } = harness;
+  const queue = new Queue<TaskRunQueueJob>(taskRunQueueName(POOL), { connection: ctx.redis, prefix: ctx.prefix });
+  const runs = doubledRuns(5);
   const jobId = `chunk-${runs[0]?.taskRunId}`;
   await queue.add("task-run-chunk", chunkJob(runs), { jobId, attempts: 1, removeOnComplete: true });
 
@@ -139,18 +144,7 @@ it("a chunk job an older worker queued, each run written whole, still runs", asy
     connection: harness.ctx.redis,
     prefix: harness.ctx.prefix,
   });
-  const runs: TaskRunJob[] = [0, 1, 2].map((i) => ({
-    taskRunId: randomUUID(),
-    taskName: "doubled",
-    definedIn: null,
-    args: [i],
-    dynamicKey: i,
-    flowRun: null,
-    logPrints: false,
-    limited: false,
-    module: "limited-tasks.ts",
-    replyTo: null,
-  }));
+  const runs = doubledRuns(3);
   const older: FullChunkJob = { chunk: runs };
   await queue.add("task-run-chunk", older, { jobId: `chunk-${runs[0]?.taskRunId}`, removeOnComplete: true });
   await harness.startTaskRunWorker(4);
