@@ -116,33 +116,43 @@ export class FlowRunQueues {
    * Cancelled without telling anyone.
    */
   async remove(workPoolName: string, flowRunId: string): Promise<boolean> {
+    return (await this.withdrawJob(workPoolName, flowRunId)) === "removed";
+  }
+
+  /** `remove`, saying also when there was no job at all ("missing"); "kept": a worker has or had it. */
+  private async withdrawJob(workPoolName: string, flowRunId: string): Promise<"removed" | "missing" | "kept"> {
     const queue = this.queue(workPoolName);
     const state = await queue.getJobState(flowRunId);
-    if (state === "unknown" || state === "active") return false;
+    if (state === "unknown") return "missing";
+    if (state === "active") return "kept";
     // Taken by a worker meanwhile: locked, so BullMQ leaves it and answers 0.
     const removed = (await queue.remove(flowRunId)) > 0;
-    return removed && state !== "completed" && state !== "failed";
+    return removed && state !== "completed" && state !== "failed" ? "removed" : "kept";
   }
 
   /**
    * Removes the jobs of runs that will not run, all at once (a job a worker holds stays): the ids
-   * of the runs whose job was removed, and the runs whose removal failed, with why.
+   * of the runs whose job was removed, of those that had no job, and the runs whose removal
+   * failed, with why.
    */
   async removeAll(
     runs: readonly QueuedRun[],
-  ): Promise<{ removed: Set<string>; failed: { id: string; error: unknown }[] }> {
+  ): Promise<{ removed: Set<string>; missing: Set<string>; failed: { id: string; error: unknown }[] }> {
     const removed = new Set<string>();
+    const missing = new Set<string>();
     const failed: { id: string; error: unknown }[] = [];
     await Promise.all(
       runs.map(async (run) => {
         try {
-          if (await this.remove(poolOf(run), run.id)) removed.add(run.id);
+          const outcome = await this.withdrawJob(poolOf(run), run.id);
+          if (outcome === "removed") removed.add(run.id);
+          else if (outcome === "missing") missing.add(run.id);
         } catch (error) {
           failed.push({ id: run.id, error });
         }
       }),
     );
-    return { removed, failed };
+    return { removed, missing, failed };
   }
 
   close(): Promise<void> {

@@ -46,10 +46,15 @@ export class FlowRunDispatcher {
    * Returns the ids of the runs whose job was removed (they were waiting or delayed).
    */
   async withdraw(runs: WithdrawnRun[]): Promise<Set<string>> {
-    const { removed, failed } = await this.queues.removeAll(runs);
+    return (await this.withdrawJobs(runs)).removed;
+  }
+
+  /** `withdraw`, with the runs that had no job at all. */
+  private async withdrawJobs(runs: WithdrawnRun[]): Promise<{ removed: Set<string>; missing: Set<string> }> {
+    const { removed, missing, failed } = await this.queues.removeAll(runs);
     for (const { id, error } of failed)
       this.logger.warn({ err: error, flowRunId: id }, "could not remove the flow run's job");
-    return removed;
+    return { removed, missing };
   }
 
   /**
@@ -59,12 +64,11 @@ export class FlowRunDispatcher {
    * stop. A run without a job that is not a deployment's is run by a client, which is told too.
    */
   async withdrawCancelled(run: FlowRun): Promise<boolean> {
-    const queued = { id: run.id, workPoolName: run.workPoolName };
-    // Asked before the withdrawal, which clears a finished job: one that ran is not "no job".
-    const jobless = run.deploymentId !== null && run.runCount === 0 && (await this.queues.missing([queued])).length > 0;
-    if ((await this.withdraw([queued])).has(run.id)) return true;
+    // "Missing" is what the withdrawal found before it cleared anything: a finished job is not "no job".
+    const { removed, missing } = await this.withdrawJobs([{ id: run.id, workPoolName: run.workPoolName }]);
+    if (removed.has(run.id)) return true;
     await this.announceCancellation(run.id);
-    return jobless;
+    return run.deploymentId !== null && run.runCount === 0 && missing.has(run.id);
   }
 
   /**
