@@ -5,6 +5,7 @@
  * once per process and abort the runs they hold.
  */
 import type { Redis } from "ioredis";
+import { type ChannelSubscription, subscribeChannel } from "./channel-subscription.js";
 import type { RedisKeys } from "./keys.js";
 
 /** How long the "cancelled" marker of a run lives: long enough for any worker that took the job. */
@@ -31,31 +32,12 @@ export class FlowRunCancellation {
     return (await this.redis.exists(this.keys.cancelledMarker(flowRunId))) === 1;
   }
 
-  /**
-   * Calls `onCancel` with each run id announced from now on, on a connection of its own
-   * (a subscribed connection can do nothing else). Resolves once subscribed.
-   */
-  async subscribe(
+  /** Calls `onCancel` with each run id announced from now on. Resolves once subscribed. */
+  subscribe(
     onCancel: (flowRunId: string) => void,
     /** Called when the subscription reconnects: announcements made meanwhile were missed. */
     onReconnect?: () => void,
-  ): Promise<{ close(): Promise<void> }> {
-    const subscriber = this.redis.duplicate({ maxRetriesPerRequest: null });
-    const channel = this.keys.cancelChannel;
-    subscriber.on("message", (from: string, message: string) => {
-      if (from === channel) onCancel(message);
-    });
-    subscriber.on("error", () => {}); // ioredis reconnects and resubscribes by itself
-    let connectedOnce = false;
-    subscriber.on("ready", () => {
-      if (connectedOnce) onReconnect?.();
-      connectedOnce = true;
-    });
-    await subscriber.subscribe(channel);
-    return {
-      close: async () => {
-        subscriber.disconnect();
-      },
-    };
+  ): Promise<ChannelSubscription> {
+    return subscribeChannel(this.redis, this.keys.cancelChannel, onCancel, onReconnect);
   }
 }

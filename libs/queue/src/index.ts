@@ -1,4 +1,5 @@
 export * from "./bullmq-connection.js";
+export * from "./channel-subscription.js";
 export * from "./chunk-progress.js";
 export * from "./event-stream.js";
 export * from "./event-stream-lag.js";

@@ -4,6 +4,7 @@
  * its pool's limits in memory, reloaded on each announcement, so taking a run costs no round trip.
  */
 import type { Redis } from "ioredis";
+import { type ChannelSubscription, subscribeChannel } from "./channel-subscription.js";
 import type { RedisKeys } from "./keys.js";
 
 export interface WorkQueueLimitEntry {
@@ -46,7 +47,7 @@ export async function replaceWorkQueueLimits(
 /** A worker's view of its pool's work queue limits, kept up to date. */
 export class WorkQueueLimits {
   private limits = new Map<string, number>();
-  private subscriber: Redis | null = null;
+  private subscription: ChannelSubscription | null = null;
 
   constructor(
     private readonly redis: Redis,
@@ -56,19 +57,15 @@ export class WorkQueueLimits {
 
   /** Subscribes, then loads (a change made in between is not missed). */
   async start(): Promise<void> {
-    const subscriber = this.redis.duplicate({ maxRetriesPerRequest: null });
-    this.subscriber = subscriber;
-    subscriber.on("message", (channel: string, pool: string) => {
-      if (channel === this.keys.workQueueLimitsChanged && pool === this.workPoolName) void this.reload();
-    });
-    subscriber.on("error", () => {}); // ioredis reconnects and resubscribes by itself
-    let connectedOnce = false;
-    subscriber.on("ready", () => {
+    this.subscription = await subscribeChannel(
+      this.redis,
+      this.keys.workQueueLimitsChanged,
+      (pool) => {
+        if (pool === this.workPoolName) void this.reload();
+      },
       // Changes announced while disconnected were missed.
-      if (connectedOnce) void this.reload();
-      connectedOnce = true;
-    });
-    await subscriber.subscribe(this.keys.workQueueLimitsChanged);
+      () => void this.reload(),
+    );
     await this.reload();
   }
 
@@ -87,7 +84,7 @@ export class WorkQueueLimits {
   }
 
   async close(): Promise<void> {
-    this.subscriber?.disconnect();
-    this.subscriber = null;
+    this.subscription?.close();
+    this.subscription = null;
   }
 }

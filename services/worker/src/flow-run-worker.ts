@@ -32,6 +32,7 @@ import {
 } from "@sluice/core";
 import {
   bullmqConnection,
+  type ChannelSubscription,
   FLOW_RUN_JOB_NAME,
   FlowRunCancellation,
   type FlowRunJob,
@@ -86,7 +87,7 @@ export class FlowRunWorker {
   private readonly keys: RedisKeys;
   private readonly cancellation: FlowRunCancellation;
   private readonly holders: RunHolders;
-  private cancelSubscription: { close(): Promise<void> } | null = null;
+  private cancelSubscription: ChannelSubscription | null = null;
   /** Work queue and deployment concurrency slots (releasing one wakes the run waiting longest for it). */
   private readonly slotLeases: RedisLeaseStore;
   private readonly workQueueLimits: WorkQueueLimits;
@@ -143,7 +144,7 @@ export class FlowRunWorker {
   async stop(): Promise<void> {
     await this.worker?.close();
     this.worker = null;
-    await this.cancelSubscription?.close();
+    this.cancelSubscription?.close();
     this.cancelSubscription = null;
     this.blockingConnection?.disconnect();
     this.blockingConnection = null;

@@ -14,6 +14,7 @@ import { CancelledError, describeError, type Lease, Semaphore } from "@sluice/co
 import {
   bullmqConnection,
   CANCELLED_MARKER_TTL_SECONDS,
+  type ChannelSubscription,
   ChunkProgress,
   chunkSize,
   FlowRunCancellation,
@@ -83,7 +84,7 @@ export class TaskRunWorker {
   private blockingConnection: Redis | null = null;
   private readonly tasks = new Map<string, Promise<Task<unknown[], unknown>>>();
   private cancellation: FlowRunCancellation | null = null;
-  private cancelSubscription: { close(): Promise<void> } | null = null;
+  private cancelSubscription: ChannelSubscription | null = null;
   /**
    * One abort controller per flow run whose task runs run here, shared by them (cancelling the
    * flow aborts them all): a controller and its signal per task run cost a `.map()` of 20,000
@@ -172,7 +173,7 @@ export class TaskRunWorker {
     this.repliesConnection?.disconnect();
     this.repliesConnection = null;
     this.replies = null;
-    await this.cancelSubscription?.close();
+    this.cancelSubscription?.close();
     this.cancelSubscription = null;
     await this.leases.close();
   }
