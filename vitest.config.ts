@@ -14,6 +14,7 @@ export default defineConfig({
       "services/*/test/**/*.test.ts",
       "examples/test/**/*.test.ts",
       "infra/test/**/*.test.ts",
+      "bench/test/**/*.test.ts",
     ],
     globalSetup: ["libs/testing/src/global-setup.ts"],
     testTimeout: 30_000,

@@ -14,6 +14,7 @@ import {
   isTracingOn,
   type Metric,
   type Result,
+  type Sizes,
   SYSTEMS,
   type System,
   tracingOffVariant,
@@ -262,10 +263,11 @@ export function markdownReport(report: BenchReport): string {
       `\`npm run bench${run.mode === "quick" ? " -- --quick" : ""}\`, started ${run.started_at}, ${Math.round(run.seconds)} s.`,
     "",
     `Machine: ${machine.cores} cores, Node ${machine.node}, Redis ${machine.redis}, Postgres ${machine.postgres}. ` +
-      "Every system runs on this machine, on the same Redis and Postgres, one after the other.",
+      "Every system runs on this machine, on the same Redis and Postgres, one after the other" +
+      (sizes.throughputRounds > 1 ? `, and W2 in ${sizes.throughputRounds} rounds where the systems take turns.` : "."),
     "",
     `Sizes: W1 ${sizes.chainLength} tasks × ${sizes.chainTaskMs} ms (median of ${sizes.chainRepeats}); ` +
-      `W2 ${sizes.throughputTasks.toLocaleString("en-US")} no-op tasks (median of ${sizes.throughputRepeats}); W3 ${sizes.latencyRate} runs/s for ${sizes.latencySeconds} s; ` +
+      `W2 ${sizes.throughputTasks.toLocaleString("en-US")} no-op tasks (${describeW2Repeats(sizes)}); W3 ${sizes.latencyRate} runs/s for ${sizes.latencySeconds} s; ` +
       `W4 ${sizes.etlRuns} runs × ${sizes.etlRows.toLocaleString("en-US")} users.`,
     "",
     markdownTable(report.results),
@@ -325,4 +327,11 @@ export function writeReport(report: BenchReport, dir: string, { latest = true } 
   const written = latest ? files : files.slice(0, 1);
   for (const [path, content] of written) writeFile(path, content);
   return written.map(([path]) => path);
+}
+
+/** "median of 3" for timed repetitions; "median of 3 rounds, the systems taking turns" for rounds. */
+function describeW2Repeats({ throughputRepeats: repeats, throughputRounds: rounds }: Sizes): string {
+  if (rounds <= 1) return `median of ${repeats}`;
+  const timings = repeats > 1 ? ` × ${repeats} each` : "";
+  return `median of ${rounds} rounds${timings}, the systems taking turns`;
 }

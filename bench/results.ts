@@ -40,9 +40,14 @@ export interface Sizes {
   chainLength: number;
   chainTaskMs: number;
   chainRepeats: number;
-  /** W2: no-op task runs (jobs for the peers), and timed repetitions (the median is kept). */
+  /**
+   * W2: no-op task runs (jobs for the peers), timed repetitions on the same processes, and rounds:
+   * each round starts every system afresh and runs its W2, the systems taking turns, so a machine
+   * whose speed drifts over minutes slows them alike. The median of all a system's timings is kept.
+   */
   throughputTasks: number;
   throughputRepeats: number;
+  throughputRounds: number;
   /** W3: flow runs (jobs) per second, for this many seconds. */
   latencyRate: number;
   latencySeconds: number;
@@ -58,7 +63,8 @@ export const SIZES: Record<Mode, Sizes> = {
     chainTaskMs: 10,
     chainRepeats: 5,
     throughputTasks: 20_000,
-    throughputRepeats: 3,
+    throughputRepeats: 1,
+    throughputRounds: 3,
     latencyRate: 100,
     latencySeconds: 30,
     etlRuns: 200,
@@ -71,6 +77,7 @@ export const SIZES: Record<Mode, Sizes> = {
     chainRepeats: 1,
     throughputTasks: 2_000,
     throughputRepeats: 1,
+    throughputRounds: 1,
     latencyRate: 100,
     latencySeconds: 2,
     etlRuns: 6,
@@ -243,6 +250,33 @@ export function goalOf(results: readonly Result[], row: Result): Goal | undefine
     default:
       return undefined;
   }
+}
+
+/**
+ * The rows of several rounds as one list, in the order they first came: a row measured in more
+ * than one round keeps the median of its values (the largest, for a peak RSS), the notes of the
+ * round it took it from, and every round's value.
+ */
+export function mergeRounds(rounds: readonly (readonly Result[])[]): Result[] {
+  const byKey = new Map<string, Result[]>();
+  for (const row of rounds.flat()) {
+    const key = `${row.workload}/${row.system}/${row.variant}/${row.metric}`;
+    byKey.set(key, [...(byKey.get(key) ?? []), row]);
+  }
+  return [...byKey.values()].map((rows) => {
+    const [first] = rows;
+    if (!first || rows.length === 1) return first as Result;
+    const values = rows.map((row) => row.value);
+    const peak = first.metric === "rss_mb";
+    const value = peak ? Math.max(...values) : median(values);
+    const kept = rows.reduce((best, row) => (Math.abs(row.value - value) < Math.abs(best.value - value) ? row : best));
+    const each = values.map((v) => v.toLocaleString("en-US", { maximumFractionDigits: 2 })).join(", ");
+    return {
+      ...kept,
+      value: round(value),
+      notes: `${peak ? "the largest" : "the median"} of ${rows.length} rounds (${each}); ${kept.notes ?? ""}`,
+    };
+  });
 }
 
 /** The p-th percentile (nearest rank) of some numbers; NaN when there are none. */

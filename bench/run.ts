@@ -10,6 +10,7 @@
  *   npm run bench                          # everything, a few minutes
  *   npm run bench -- --quick               # small sizes, under a minute
  *   npm run bench -- --only W2,W3 --systems sluice,bullmq
+ *   npm run bench -- --only W2 --rounds 5  # W2 alone, five rounds
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -22,11 +23,13 @@ import { textTable, writeReport } from "./report.js";
 import {
   type BenchReport,
   type Mode,
+  mergeRounds,
   PEERS,
   type Peer,
   type Result,
   reportProblems,
   SIZES,
+  type Sizes,
   SYSTEMS,
   type System,
   type Workload,
@@ -38,11 +41,12 @@ import { throughputPeer, throughputSluice } from "./workloads/w2-throughput.js";
 import { latencyPeer, latencySluice } from "./workloads/w3-latency.js";
 import { etlSluice } from "./workloads/w4-etl.js";
 
-const USAGE = `Usage: npm run bench -- [--quick] [--only W1,W2,W3,W4] [--systems sluice,bullmq,graphile-worker,pg-boss] [--out DIR]
+const USAGE = `Usage: npm run bench -- [--quick] [--only W1,W2,W3,W4] [--systems sluice,bullmq,graphile-worker,pg-boss] [--rounds N] [--out DIR]
 
   --quick     small sizes (under a minute): a smoke check, not for comparing
   --only      these workloads (memory is measured during W2 and W3)
   --systems   these systems
+  --rounds    W2 in N rounds, each starting every system afresh, the systems taking turns (default 3, 1 with --quick)
   --out       where to write the results (default bench/results, or bench/results/quick with --quick)`;
 
 function parseList<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T[] {
@@ -63,6 +67,7 @@ async function main(): Promise<number> {
       quick: { type: "boolean", default: false },
       only: { type: "string" },
       systems: { type: "string" },
+      rounds: { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -73,28 +78,48 @@ async function main(): Promise<number> {
   }
   const mode: Mode = values.quick ? "quick" : "full";
   const runnable = parseList(values.only, RUNNABLE, "workloads");
+  const sizes = { ...SIZES[mode] };
+  if (values.rounds !== undefined) {
+    const rounds = Number(values.rounds);
+    if (!Number.isInteger(rounds) || rounds < 1)
+      throw new Error(`--rounds must be a whole number ≥ 1, not '${values.rounds}'`);
+    sizes.throughputRounds = rounds;
+  }
   const systems = parseList<System>(values.systems, SYSTEMS, "systems");
   const outDir = values.out ?? join(ROOT, "bench", "results", ...(mode === "quick" ? ["quick"] : []));
 
   const stopServices = await provisionServices((line) => process.stderr.write(`${line}\n`));
   try {
-    return await runBench(mode, runnable, systems, outDir);
+    return await runBench(mode, sizes, runnable, systems, outDir);
   } finally {
     await stopServices();
   }
 }
 
-async function runBench(mode: Mode, runnable: Workload[], systems: System[], outDir: string): Promise<number> {
-  const sizes = SIZES[mode];
+async function runBench(
+  mode: Mode,
+  sizes: Sizes,
+  runnable: Workload[],
+  systems: System[],
+  outDir: string,
+): Promise<number> {
   const workloads: Workload[] = [...runnable];
   if (runnable.includes("W2") || runnable.includes("W3")) workloads.push("memory");
   const peers = PEERS.filter((peer) => systems.includes(peer));
   const machine = await readMachine();
   const started = new Date();
-  const results: Result[] = [];
+  /** The rows of each round: W2 runs in every round (see Sizes.throughputRounds), the rest in the first. */
+  const roundResults: Result[][] = [];
   const errors: string[] = [];
+  const rounds = runnable.includes("W2") ? Math.max(1, sizes.throughputRounds) : 1;
+  const inRound = (round: number, planned: readonly Workload[]) =>
+    round === 0 ? [...planned] : planned.filter((w) => w === "W2");
+  /** Step ids and labels of later rounds say which round they are. */
+  const roundId = (round: number, id: string) => (round === 0 ? id : `${id}#${round + 1}`);
+  const roundLabel = (round: number, label: string) => (rounds > 1 ? `${label} (round ${round + 1}/${rounds})` : label);
   // W2 and W3 run again on a traced Sluice cluster (tracing.ts).
   const traced = systems.includes("sluice") ? runnable.filter((w) => TRACED_WORKLOADS.includes(w)) : [];
+  /** What the traced clusters' receivers got, over every round. */
   let tracing: BenchReport["run"]["tracing"];
   // The traced workloads first, in the order the traced cluster runs them, so each pair (tracing
   // off and on) is measured in the same position on a fresh cluster.
@@ -108,42 +133,54 @@ async function runBench(mode: Mode, runnable: Workload[], systems: System[], out
     W4: 3 + (sizes.etlRuns * sizes.etlRows) / 40_000,
     memory: 0,
   };
+  const peerWorkloads = runnable.filter((w) => PEER_WORKLOADS.includes(w));
   const progress = new Progress(
-    [
+    Array.from({ length: rounds }, (_, round) => [
       ...(systems.includes("sluice") && runnable.length > 0
         ? [
-            { id: "sluice:start", label: "sluice: start server + 2 workers", weight: 8 },
-            ...sluiceOrder.map((w) => ({
-              id: `sluice:${w}`,
-              label: `${w} · sluice`,
+            {
+              id: roundId(round, "sluice:start"),
+              label: roundLabel(round, "sluice: start server + 2 workers"),
+              weight: 8,
+            },
+            ...inRound(round, sluiceOrder).map((w) => ({
+              id: roundId(round, `sluice:${w}`),
+              label: roundLabel(round, `${w} · sluice`),
               weight: weight[w],
             })),
           ]
         : []),
       ...(traced.length > 0
         ? [
-            { id: "sluice-traced:start", label: "sluice (tracing on): start server + 2 workers", weight: 8 },
-            ...traced.map((w) => ({
-              id: `sluice-traced:${w}`,
-              label: `${w} · sluice (tracing on)`,
+            {
+              id: roundId(round, "sluice-traced:start"),
+              label: roundLabel(round, "sluice (tracing on): start server + 2 workers"),
+              weight: 8,
+            },
+            ...inRound(round, traced).map((w) => ({
+              id: roundId(round, `sluice-traced:${w}`),
+              label: roundLabel(round, `${w} · sluice (tracing on)`),
               weight: weight[w],
             })),
           ]
         : []),
       ...peers.flatMap((peer) =>
-        runnable.some((w) => PEER_WORKLOADS.includes(w))
+        inRound(round, peerWorkloads).length > 0
           ? [
-              { id: `${peer}:start`, label: `${peer}: start 2 workers`, weight: 3 },
-              ...runnable
-                .filter((w) => PEER_WORKLOADS.includes(w))
-                .map((w) => ({ id: `${peer}:${w}`, label: `${w} · ${peer}`, weight: weight[w] / 2 })),
+              { id: roundId(round, `${peer}:start`), label: roundLabel(round, `${peer}: start 2 workers`), weight: 3 },
+              ...inRound(round, peerWorkloads).map((w) => ({
+                id: roundId(round, `${peer}:${w}`),
+                label: roundLabel(round, `${w} · ${peer}`),
+                weight: weight[w] / 2,
+              })),
             ]
           : [],
       ),
-    ],
+    ]).flat(),
     process.stderr,
   );
-  const ctx: BenchContext = { sizes, progress, record: (result) => results.push(result) };
+  let round = 0;
+  const ctx: BenchContext = { sizes, progress, record: (result) => roundResults[round]?.push(result) };
   const onStderr = (line: string) => progress.log(line);
 
   const cleanups = new Set<() => Promise<void>>();
@@ -183,7 +220,7 @@ async function runBench(mode: Mode, runnable: Workload[], systems: System[], out
     cleanups.add(closeCluster);
     try {
       if (
-        await step(`${id}:start`, async () => {
+        await step(roundId(round, `${id}:start`), async () => {
           cluster = await startSluiceCluster(onStderr, (what, fraction) => progress.update(fraction, what), {
             tracing: receiver,
           });
@@ -198,7 +235,7 @@ async function runBench(mode: Mode, runnable: Workload[], systems: System[], out
         };
         for (const workload of workloads) {
           const body = bodies[workload];
-          if (body) await step(`${id}:${workload}`, () => body(ctx, sluice));
+          if (body) await step(roundId(round, `${id}:${workload}`), () => body(ctx, sluice));
         }
       }
     } finally {
@@ -207,50 +244,59 @@ async function runBench(mode: Mode, runnable: Workload[], systems: System[], out
     }
   };
 
-  if (systems.includes("sluice") && runnable.length > 0) await runSluice("sluice", sluiceOrder);
-  if (traced.length > 0 && !interrupted) {
-    const receiver = await startOtlpReceiver();
-    const closeReceiver = () => receiver.close();
-    cleanups.add(closeReceiver);
-    try {
-      await runSluice("sluice-traced", traced, receiver);
-      // Counted once the cluster has stopped: its processes export what they still buffer as they exit.
-      tracing = { settings: TRACING_SETTINGS, ...receiver.received() };
-    } finally {
-      await closeReceiver();
-      cleanups.delete(closeReceiver);
-    }
-    for (const row of tracingOverheadRows(results)) ctx.record(row);
-  }
-
-  for (const peer of peers) {
-    const peerWorkloads = runnable.filter((w) => PEER_WORKLOADS.includes(w));
-    if (peerWorkloads.length === 0) continue;
-    let handle: PeerRun | undefined;
-    const closePeer = async () => handle?.close();
-    cleanups.add(closePeer);
-    try {
-      if (
-        await step(`${peer}:start`, async () => {
-          handle = await startPeer(peer, sizes.chainTaskMs, onStderr);
-        })
-      ) {
-        const run = handle as PeerRun;
-        const bodies: Record<string, (c: BenchContext, p: PeerRun) => Promise<void>> = {
-          W1: chainPeer,
-          W2: throughputPeer,
-          W3: latencyPeer,
+  for (round = 0; round < rounds && !interrupted; round++) {
+    roundResults.push([]);
+    if (systems.includes("sluice") && runnable.length > 0) await runSluice("sluice", inRound(round, sluiceOrder));
+    if (traced.length > 0 && !interrupted) {
+      const receiver = await startOtlpReceiver();
+      const closeReceiver = () => receiver.close();
+      cleanups.add(closeReceiver);
+      try {
+        await runSluice("sluice-traced", inRound(round, traced), receiver);
+        // Counted once the cluster has stopped: its processes export what they still buffer as they exit.
+        const received = receiver.received();
+        tracing = {
+          settings: TRACING_SETTINGS,
+          requests: (tracing?.requests ?? 0) + received.requests,
+          bytes: (tracing?.bytes ?? 0) + received.bytes,
         };
-        for (const workload of peerWorkloads) {
-          const body = bodies[workload];
-          if (body) await step(`${peer}:${workload}`, () => body(ctx, run));
-        }
+      } finally {
+        await closeReceiver();
+        cleanups.delete(closeReceiver);
       }
-    } finally {
-      await closePeer().catch((error) => errors.push(`closing ${peer}: ${error}`));
-      cleanups.delete(closePeer);
+    }
+
+    for (const peer of peers) {
+      const workloadsNow = inRound(round, peerWorkloads);
+      if (workloadsNow.length === 0) continue;
+      let handle: PeerRun | undefined;
+      const closePeer = async () => handle?.close();
+      cleanups.add(closePeer);
+      try {
+        if (
+          await step(roundId(round, `${peer}:start`), async () => {
+            handle = await startPeer(peer, sizes.chainTaskMs, onStderr);
+          })
+        ) {
+          const run = handle as PeerRun;
+          const bodies: Record<string, (c: BenchContext, p: PeerRun) => Promise<void>> = {
+            W1: chainPeer,
+            W2: throughputPeer,
+            W3: latencyPeer,
+          };
+          for (const workload of workloadsNow) {
+            const body = bodies[workload];
+            if (body) await step(roundId(round, `${peer}:${workload}`), () => body(ctx, run));
+          }
+        }
+      } finally {
+        await closePeer().catch((error) => errors.push(`closing ${peer}: ${error}`));
+        cleanups.delete(closePeer);
+      }
     }
   }
+  const results = mergeRounds(roundResults);
+  if (traced.length > 0) results.push(...tracingOverheadRows(results));
   progress.finish();
   if (interrupted) return 130;
 
