@@ -1,3 +1,4 @@
+export * from "./after-settled.js";
 export * from "./concurrency.js";
 export * from "./duration.js";
 export * from "./errors.js";

@@ -1,3 +1,5 @@
+import { afterSettled } from "./after-settled.js";
+
 /** At most `limit` calls of `run` in progress at once; the others wait their turn, first come first served. */
 export class Semaphore {
   private active = 0;
@@ -17,14 +19,24 @@ export class Semaphore {
     return this.waiting.length - this.head;
   }
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
-    try {
-      return await work();
-    } finally {
-      this.release();
+  run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active < this.limit) {
+      this.active++;
+      return this.holding(work);
     }
+    return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() => this.holding(work));
+  }
+
+  /** Runs `work` in a slot it holds, released when the work settles (a task run's path: few promises, see afterSettled). */
+  private holding<T>(work: () => Promise<T>): Promise<T> {
+    let working: Promise<T>;
+    try {
+      working = Promise.resolve(work());
+    } catch (error) {
+      this.release();
+      return Promise.reject(error);
+    }
+    return afterSettled(working, () => this.release());
   }
 
   private release(): void {

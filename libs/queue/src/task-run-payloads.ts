@@ -81,6 +81,11 @@ export class TaskRunPayloads {
     return { ...job, args: (await this.read(job.args)) as unknown[] };
   }
 
+  /** The request at once when its arguments came inline (most do); null when they are stored. */
+  inlineRequestOf(job: TaskRunJob): TaskRunRequest | null {
+    return Array.isArray(job.args) ? (job as TaskRunRequest) : null;
+  }
+
   /**
    * Worker side: the result as the reply carries it; when `stored`, `save()` it before replying.
    * A run nobody awaits (`.delay()`, no reply) keeps nothing.

@@ -38,6 +38,9 @@ function newBatch(): ReplyBatch {
   return { replies: [], sent, resolve, reject };
 }
 
+/** A reply handed to a reader in this process: one settled promise for them all (one less per task run). */
+const DELIVERED = Promise.resolve();
+
 /** The reply readers of this process, by stream: where a sender hands a reply over directly. */
 export class LocalReplies {
   private readonly readers = new Map<string, TaskRunReplyReader>();
@@ -77,7 +80,7 @@ export class TaskRunReplySender {
     const reader = this.local?.readerOf(stream);
     if (reader) {
       reader.receive(JSON.stringify(reply));
-      return Promise.resolve();
+      return DELIVERED;
     }
     let state = this.streams.get(stream);
     if (!state) {

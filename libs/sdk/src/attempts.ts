@@ -65,7 +65,7 @@ export async function runAttempts<T>(loop: AttemptLoop<T>): Promise<T> {
     const started = performance.now();
     try {
       const result = oneAttempt ? await runOnce(loop) : await withAttemptSpan(states.runCount, () => runOnce(loop));
-      await loop.onSuccess?.(result);
+      if (loop.onSuccess) await loop.onSuccess(result);
       states.set({ name: "Completed", data: resultStateData(result) });
       logger.info(`Finished in state Completed() after ${formatSeconds(started)}`);
       return result;
@@ -103,15 +103,21 @@ export async function runAttempts<T>(loop: AttemptLoop<T>): Promise<T> {
  * One attempt, racing the body against its timeout and the parent's cancellation. A timeout
  * abandons the body at once; a cancellation gives it `cancelGraceMs` to stop by itself first.
  */
-async function runOnce<T>(loop: AttemptLoop<T>): Promise<T> {
-  const { timeoutSeconds } = loop.options;
+function runOnce<T>(loop: AttemptLoop<T>): Promise<T> {
   const parent = loop.parentSignal;
-  if (timeoutSeconds === undefined && parent && (loop.cancelGraceMs ?? 0) <= 0) {
+  if (loop.options.timeoutSeconds === undefined && parent && (loop.cancelGraceMs ?? 0) <= 0) {
     // Only the parent can stop this attempt, at once: its signal serves as the attempt's (no
     // controller and listener per task run, which a large `.map()` would pay thousands of times).
-    if (parent.aborted) throw parent.reason ?? new CancelledError();
+    if (parent.aborted) return Promise.reject(parent.reason ?? new CancelledError());
     return raceAbort(loop.body(parent), parent);
   }
+  return runOnceWithTimers(loop);
+}
+
+/** An attempt with a timeout, or a grace period after the parent's cancellation. */
+async function runOnceWithTimers<T>(loop: AttemptLoop<T>): Promise<T> {
+  const { timeoutSeconds } = loop.options;
+  const parent = loop.parentSignal;
   const controller = new AbortController();
   // The runs inside this one (a flow's task runs) each listen to it: many listeners are expected.
   setMaxListeners(0, controller.signal);
@@ -159,13 +165,53 @@ async function runOnce<T>(loop: AttemptLoop<T>): Promise<T> {
   }
 }
 
-/** The body's outcome, or the signal's reason as soon as it aborts (the body is abandoned). */
+/**
+ * The body's outcome, or the signal's reason as soon as it aborts (the body is abandoned). The
+ * runs racing one signal (a flow run's task runs on a worker share it) wait in one set behind a
+ * single listener: an EventTarget listener added and removed per run cost more than the run's
+ * own bookkeeping.
+ */
 function raceAbort<T>(body: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason ?? new CancelledError());
+      return;
+    }
+    const racing = racersOf(signal);
     const onAbort = () => reject(signal.reason ?? new CancelledError());
-    signal.addEventListener("abort", onAbort, { once: true });
-    body.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    racing.add(onAbort);
+    body.then(
+      (value) => {
+        racing.delete(onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        racing.delete(onAbort);
+        reject(error);
+      },
+    );
   });
+}
+
+/** The abort callbacks of the bodies racing each signal (see raceAbort). */
+const racers = new WeakMap<AbortSignal, Set<() => void>>();
+
+function racersOf(signal: AbortSignal): Set<() => void> {
+  let racing = racers.get(signal);
+  if (!racing) {
+    const set = new Set<() => void>();
+    racing = set;
+    racers.set(signal, set);
+    signal.addEventListener(
+      "abort",
+      () => {
+        for (const onAbort of set) onAbort();
+        set.clear();
+      },
+      { once: true },
+    );
+  }
+  return racing;
 }
 
 function formatSeconds(startedMs: number): string {

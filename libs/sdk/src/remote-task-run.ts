@@ -13,7 +13,7 @@ import { createRunLogger } from "./run-logger.js";
 import { isTask, type QueuedRunOptions, type Task } from "./task.js";
 import { importUserModule } from "./user-modules.js";
 
-export async function runTaskRunRequest(
+export function runTaskRunRequest(
   engine: Engine,
   task: Task<unknown[], unknown>,
   request: TaskRunRequest,
@@ -38,6 +38,7 @@ export async function runTaskRunRequest(
     logPrints: request.logPrints,
     taskCounters: new Map(),
   };
+  // Not an async function: that would be one more promise around the run's own, per queued run.
   return runContextStorage.run(context, () => task.runRequest(request, queued));
 }
 

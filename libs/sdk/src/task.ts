@@ -3,6 +3,7 @@ import {
   type Duration,
   describeError,
   hashTaskInputs,
+  type Lease,
   newRunId,
   parseDuration,
   type TaskRunRequest,
@@ -65,7 +66,7 @@ export interface QueuedRunOptions {
   /**
    * Takes the run's concurrency slots instead of waiting for them here: e.g. by giving the run's
    * job back until a slot frees (it throws then, and the run ends here without running). The
-   * leases it returns are released when the run ends.
+   * leases it returns are released when the run ends. Not called for a task without limits.
    */
   acquireSlots?: SlotAcquirer;
 }
@@ -134,21 +135,24 @@ export function task<Args extends unknown[], Result>(
       }
     }
 
-    let slots: Awaited<ReturnType<SlotAcquirer>>;
-    try {
-      slots = await (named?.acquireSlots ?? acquireSlots)(engine, {
-        taskKey,
-        taskRunId: record.id,
-        tags: options.tags ?? [],
-        concurrencyLimit: options.concurrencyLimit,
-        rateLimit: options.rateLimit,
-        signal: parent.signal,
-        onWait: () => states.set({ name: "AwaitingConcurrencySlot", message: "Waiting for a concurrency slot" }),
-      });
-    } catch (error) {
-      // Cancelled while waiting for a slot: it never ran.
-      if (parent.signal.aborted) states.set({ name: "Cancelled", message: "Cancelled before it started" });
-      throw error;
+    let slots: Lease[] = [];
+    // A task without tags or limits takes no slot, whoever runs it: nothing to wait for or release.
+    if (limited) {
+      try {
+        slots = await (named?.acquireSlots ?? acquireSlots)(engine, {
+          taskKey,
+          taskRunId: record.id,
+          tags: options.tags ?? [],
+          concurrencyLimit: options.concurrencyLimit,
+          rateLimit: options.rateLimit,
+          signal: parent.signal,
+          onWait: () => states.set({ name: "AwaitingConcurrencySlot", message: "Waiting for a concurrency slot" }),
+        });
+      } catch (error) {
+        // Cancelled while waiting for a slot: it never ran.
+        if (parent.signal.aborted) states.set({ name: "Cancelled", message: "Cancelled before it started" });
+        throw error;
+      }
     }
     try {
       return await runAttempts({
@@ -165,22 +169,23 @@ export function task<Args extends unknown[], Result>(
             signal,
             logPrints: options.logPrints ?? parent.logPrints,
           };
-          return runContextStorage.run(context, async () => fn(...args));
+          return runContextStorage.run(context, () => callBody(fn, args));
         },
-        onSuccess: async (result) => {
-          if (!cacheKey) return;
-          const expiresAt = expirationMs === null ? null : new Date(Date.now() + expirationMs).toISOString();
-          try {
-            await engine.cache.set(cacheKey, { taskRunId: record.id, result: result ?? null, expiresAt });
-          } catch (error) {
-            // The body did its work: a cache that cannot take the result (its store restarting, say)
-            // costs a later run a cache miss, not this run a failure and its body a second run.
-            logger.warning(`Could not cache the result (key ${cacheKey}): ${describeError(error).message}`);
-          }
-        },
+        onSuccess: cacheKey
+          ? async (result) => {
+              const expiresAt = expirationMs === null ? null : new Date(Date.now() + expirationMs).toISOString();
+              try {
+                await engine.cache.set(cacheKey, { taskRunId: record.id, result: result ?? null, expiresAt });
+              } catch (error) {
+                // The body did its work: a cache that cannot take the result (its store restarting, say)
+                // costs a later run a cache miss, not this run a failure and its body a second run.
+                logger.warning(`Could not cache the result (key ${cacheKey}): ${describeError(error).message}`);
+              }
+            }
+          : undefined,
       });
     } finally {
-      await releaseSlots(slots);
+      if (slots.length > 0) await releaseSlots(slots);
     }
   };
 
@@ -243,6 +248,22 @@ export function task<Args extends unknown[], Result>(
     runRequest: (request: TaskRunRequest, queued?: QueuedRunOptions) =>
       runTask(request.args as Args, undefined, { ...queued, id: request.taskRunId, dynamicKey: request.dynamicKey }),
   });
+}
+
+/**
+ * The task's function called as a promise (a synchronous throw becomes a rejection), with no
+ * promise of its own around one the function returns: a run of a `.map()` pays for every promise
+ * it makes, each about 1.7 µs of CPU with Node 20's AsyncLocalStorage on.
+ */
+function callBody<Args extends unknown[], Result>(
+  fn: (...args: Args) => Promise<Result> | Result,
+  args: Args,
+): Promise<Result> {
+  try {
+    return Promise.resolve(fn(...args));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 export function isTask(value: unknown): value is Task<unknown[], unknown> {

@@ -304,7 +304,18 @@ export function consumeJob<T>(job: ConsumedJob, process: () => Promise<T>): Prom
   const done = () => {
     jobsInProgress[job.queue]--;
   };
-  if (!enabled) return process().finally(done);
+  // Not .finally(): it makes three promises where this makes one, on every task run's path.
+  if (!enabled)
+    return process().then(
+      (value) => {
+        done();
+        return value;
+      },
+      (error: unknown) => {
+        done();
+        throw error;
+      },
+    );
   const parent = producerContext(job.traceContext);
   const attributes: Attributes = {
     "messaging.system": "bullmq",

@@ -123,5 +123,22 @@ describe.each(ENGINE_MODES)("%s mode", (mode) => {
       const [taskRun] = await h.query("SELECT state_name, state_type FROM task_runs");
       expect(taskRun).toMatchObject({ state_name: "TimedOut", state_type: "FAILED" });
     });
+
+    it("a flow over its timeout abandons its running task runs at once, even those ignoring their signal", async () => {
+      const stubborn = task({ name: "stubborn" }, async (ms: number) => {
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        return ms;
+      });
+      const parent = flow({ name: "Timeout Map Flow", timeoutSeconds: 0.3 }, async () =>
+        stubborn.map([3000, 3000, 3000]),
+      );
+      const started = Date.now();
+      await expect(parent()).rejects.toThrow(/timed out after 0.3s/);
+      expect(Date.now() - started).toBeLessThan(2000);
+      await h.recorded();
+      // Ended with their flow's attempt, not when their bodies returned 3 s later.
+      const taskRuns = await h.query<{ state_name: string }>("SELECT state_name FROM task_runs");
+      expect(taskRuns.map((run) => run.state_name)).toEqual(["TimedOut", "TimedOut", "TimedOut"]);
+    });
   });
 });

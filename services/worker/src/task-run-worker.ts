@@ -10,7 +10,7 @@
  */
 
 import { setMaxListeners } from "node:events";
-import { CancelledError, describeError, type Lease, Semaphore } from "@sluice/core";
+import { afterSettled, CancelledError, describeError, type Lease, Semaphore } from "@sluice/core";
 import {
   bullmqConnection,
   CANCELLED_MARKER_TTL_SECONDS,
@@ -83,6 +83,8 @@ export class TaskRunWorker {
   private worker: Worker<TaskRunQueueJob> | null = null;
   private blockingConnection: Redis | null = null;
   private readonly tasks = new Map<string, Promise<Task<unknown[], unknown>>>();
+  /** The tasks `tasks` has loaded: taken without awaiting. */
+  private readonly loaded = new Map<string, Task<unknown[], unknown>>();
   private cancellation: FlowRunCancellation | null = null;
   private cancelSubscription: ChannelSubscription | null = null;
   /**
@@ -97,7 +99,7 @@ export class TaskRunWorker {
    * Every entry is forgotten after `cancellationMemoryMs`, so the map stays small on a long-lived
    * worker that hears every cancellation of its pool.
    */
-  private readonly flowRunCancelled = new Map<string, Promise<boolean>>();
+  private readonly flowRunCancelled = new Map<string, CancellationAnswer>();
   /** Task runs this worker ran, whatever their outcome (not counting runs put back to wait for a slot). */
   taskRunsFinished = 0;
   /** Concurrency slots of the task runs (releasing one wakes the run waiting longest for it). */
@@ -131,7 +133,7 @@ export class TaskRunWorker {
     this.cancellation = new FlowRunCancellation(options.connection, redisKeys(options.prefix));
     this.cancelSubscription = await this.cancellation.subscribe(
       (flowRunId) => {
-        this.rememberCancelled(flowRunId, Promise.resolve(true));
+        this.rememberCancelled(flowRunId, Promise.resolve(true), true);
         this.running.get(flowRunId)?.controller.abort(new CancelledError("Flow run cancelled"));
         this.wakeParked(flowRunId);
       },
@@ -195,17 +197,13 @@ export class TaskRunWorker {
   }
 
   /** Runs `work` in one of this worker's task-run slots. */
-  private async inSlot<T>(work: () => Promise<T>): Promise<T> {
-    const taken = this.slots.run(async () => {
+  private inSlot<T>(work: () => Promise<T>): Promise<T> {
+    const taken = this.slots.run(() => {
       this.adjustFetching();
       return work();
     });
     this.adjustFetching();
-    try {
-      return await taken;
-    } finally {
-      this.adjustFetching();
-    }
+    return afterSettled(taken, () => this.adjustFetching());
   }
 
   /**
@@ -282,12 +280,14 @@ export class TaskRunWorker {
    */
   private async runTaskRun(request: TaskRunJob, acquireSlots?: SlotAcquirer): Promise<TaskRunReply | null> {
     const flowRunId = request.flowRun?.id;
-    const signal = await this.signalFor(flowRunId);
+    // What is known already is used without awaiting: a `.map()`'s runs pay for every promise.
+    const signalOrWait = this.signalFor(flowRunId);
+    const signal = signalOrWait instanceof AbortSignal ? signalOrWait : await signalOrWait;
     /** Null while the run waits for a concurrency slot: its job went back to the delayed set. */
     let reply: TaskRunReply | null = null;
     try {
-      const task = await this.load(request.module, request.taskName);
-      const run = await this.payloads.requestOf(request);
+      const task = this.loaded.get(taskKeyOf(request)) ?? (await this.load(request));
+      const run = this.payloads.inlineRequestOf(request) ?? (await this.payloads.requestOf(request));
       const value = await runTaskRunRequest(this.options.engine, task, run, signal, {
         recorded: request.awaitingSlot === true,
         acquireSlots,
@@ -315,7 +315,7 @@ export class TaskRunWorker {
    * already aborted when it was before (its runs are recorded Cancelled, never started). A run
    * outside any flow run has one of its own. Each call for a flow run is matched by `runEnded`.
    */
-  private async signalFor(flowRunId: string | undefined): Promise<AbortSignal> {
+  private signalFor(flowRunId: string | undefined): AbortSignal | Promise<AbortSignal> {
     if (!flowRunId) return new AbortController().signal;
     let shared = this.running.get(flowRunId);
     if (!shared) {
@@ -326,14 +326,23 @@ export class TaskRunWorker {
       this.running.set(flowRunId, shared);
     }
     shared.runs++;
-    try {
-      if (!shared.controller.signal.aborted && (await this.isFlowRunCancelled(flowRunId)))
-        shared.controller.abort(new CancelledError("Flow run cancelled"));
-    } catch (error) {
-      this.runEnded(flowRunId);
-      throw error;
+    const { controller } = shared;
+    if (controller.signal.aborted) return controller.signal;
+    const known = this.flowRunCancelled.get(flowRunId);
+    if (known?.answer !== undefined) {
+      if (known.answer) controller.abort(new CancelledError("Flow run cancelled"));
+      return controller.signal;
     }
-    return shared.controller.signal;
+    return this.isFlowRunCancelled(flowRunId).then(
+      (cancelled) => {
+        if (cancelled && !controller.signal.aborted) controller.abort(new CancelledError("Flow run cancelled"));
+        return controller.signal;
+      },
+      (error: unknown) => {
+        this.runEnded(flowRunId);
+        throw error;
+      },
+    );
   }
 
   private runEnded(flowRunId: string): void {
@@ -416,12 +425,14 @@ export class TaskRunWorker {
   }
 
   private isFlowRunCancelled(flowRunId: string): Promise<boolean> {
-    let cancelled = this.flowRunCancelled.get(flowRunId);
-    if (!cancelled) {
-      cancelled = this.cancellation?.isCancelled(flowRunId) ?? Promise.resolve(false);
-      this.rememberCancelled(flowRunId, cancelled);
+    let remembered = this.flowRunCancelled.get(flowRunId);
+    if (!remembered) {
+      remembered = this.rememberCancelled(
+        flowRunId,
+        this.cancellation?.isCancelled(flowRunId) ?? Promise.resolve(false),
+      );
     }
-    return cancelled;
+    return remembered.asked;
   }
 
   /** Flow runs whose cancellation (or not) this worker remembers. */
@@ -430,25 +441,40 @@ export class TaskRunWorker {
   }
 
   /** Remembers for `cancellationMemoryMs` (a failed question not at all); a newer answer replaces it. */
-  private rememberCancelled(flowRunId: string, cancelled: Promise<boolean>): void {
-    this.flowRunCancelled.set(flowRunId, cancelled);
+  private rememberCancelled(flowRunId: string, asked: Promise<boolean>, answer?: boolean): CancellationAnswer {
+    const remembered: CancellationAnswer = { asked, answer };
+    this.flowRunCancelled.set(flowRunId, remembered);
     const forget = () => {
-      if (this.flowRunCancelled.get(flowRunId) === cancelled) this.flowRunCancelled.delete(flowRunId);
+      if (this.flowRunCancelled.get(flowRunId) === remembered) this.flowRunCancelled.delete(flowRunId);
     };
-    cancelled.catch(forget);
+    asked.then((cancelled) => {
+      remembered.answer = cancelled;
+    }, forget);
     setTimeout(forget, this.options.cancellationMemoryMs ?? DEFAULT_CANCELLATION_MEMORY_MS).unref();
+    return remembered;
   }
 
-  private load(module: string, taskName: string): Promise<Task<unknown[], unknown>> {
-    const key = `${module}:${taskName}`;
+  private load(request: TaskRunJob): Promise<Task<unknown[], unknown>> {
+    const key = taskKeyOf(request);
     let task = this.tasks.get(key);
     if (!task) {
-      task = loadTask(this.options.flowsDir, module, taskName);
+      task = loadTask(this.options.flowsDir, request.module, request.taskName);
       this.tasks.set(key, task);
-      task.catch(() => this.tasks.delete(key));
+      task.then(
+        (loaded) => this.loaded.set(key, loaded),
+        () => this.tasks.delete(key),
+      );
     }
     return task;
   }
+}
+
+const taskKeyOf = (request: TaskRunJob) => `${request.module}:${request.taskName}`;
+
+/** Whether a flow run is cancelled, as asked of Redis; `answer` once it came. */
+interface CancellationAnswer {
+  asked: Promise<boolean>;
+  answer?: boolean;
 }
 
 /** Thrown by a queued run's slot acquirer once its job is parked: the run ends here, without running. */
