@@ -1,0 +1,148 @@
+/**
+ * Where W2's CPU goes: `.map()`s of no-op task runs on the bench's Sluice cluster (a server and two
+ * workers), each timed like W2 (until every run is recorded Completed and the flow run is over),
+ * with the CPU time every process spent meanwhile, read from /proc: the workers, the server (API,
+ * recorder, scheduler), and all of the machine's Postgres and Redis processes; and the Redis
+ * commands they sent (INFO commandstats). On a shared machine CPU time per task run moves much
+ * less than throughput, so this is the figure to compare two versions by. Linux only.
+ *
+ *   npm run bench:cpu -- [--maps 3] [--tasks 20000]
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
+import {
+  createFlowRun,
+  type SluiceCluster,
+  services,
+  startSluiceCluster,
+  waitForFlowRuns,
+  waitUntil,
+} from "./cluster.js";
+import { formatCount, now } from "./context.js";
+import { provisionServices } from "./services.js";
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** User + system CPU seconds of a process so far (0 once it is gone). */
+function cpuSeconds(pid: number): number {
+  try {
+    // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+function pidsNamed(name: string): number[] {
+  try {
+    return execFileSync("pgrep", ["-x", name], { encoding: "utf8" }).trim().split("\n").map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+type Component = "worker 1" | "worker 2" | "server" | "postgres" | "redis";
+
+function cpuByComponent(cluster: SluiceCluster): Record<Component, number> {
+  const sum = (pids: number[]) => pids.reduce((total, pid) => total + cpuSeconds(pid), 0);
+  const [first, second] = cluster.workers;
+  return {
+    "worker 1": cpuSeconds(first?.pid ?? 0),
+    "worker 2": cpuSeconds(second?.pid ?? 0),
+    server: cpuSeconds(cluster.server.pid ?? 0),
+    postgres: sum(pidsNamed("postgres")),
+    redis: sum(pidsNamed("redis-server")),
+  };
+}
+
+async function commandCounts(redis: Redis): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const match of (await redis.info("commandstats")).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+    counts.set(match[1] as string, Number(match[2]));
+  return counts;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { maps: { type: "string" }, tasks: { type: "string" } } });
+  const maps = Number(values.maps ?? 3);
+  const tasks = Number(values.tasks ?? 20_000);
+  if (!Number.isInteger(maps) || maps < 1 || !Number.isInteger(tasks) || tasks < 1)
+    throw new Error("--maps and --tasks must be whole numbers ≥ 1");
+  const stopServices = await provisionServices((line) => process.stderr.write(`${line}\n`));
+  const cluster = await startSluiceCluster();
+  const redis = new Redis(services.redisUrl);
+  try {
+    const deployment = await cluster.deployment("Noop Map", "noop-map");
+    const warmUp = await createFlowRun(cluster, deployment, { count: Math.max(100, tasks / 10) });
+    await waitForFlowRuns(cluster, [warmUp], "the warm-up run");
+    const perRun: Record<Component | "all", number>[] = [];
+    for (let map = 1; map <= maps; map++) {
+      await cluster.truncateRuns();
+      const cpuBefore = cpuByComponent(cluster);
+      const commandsBefore = await commandCounts(redis);
+      const sent = now();
+      const id = await createFlowRun(cluster, deployment, { count: tasks });
+      await waitUntil(
+        async () => {
+          const { rows } = await cluster.pool.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM task_runs WHERE flow_run_id = $1 AND state_type = 'COMPLETED'",
+            [id],
+          );
+          return rows[0]?.n === tasks;
+        },
+        "every task run recorded Completed",
+        { alive: cluster.alive, everyMs: 100 },
+      );
+      await waitForFlowRuns(cluster, [id], "the map's flow run");
+      const seconds = (now() - sent) / 1000;
+      const cpuAfter = cpuByComponent(cluster);
+      const commandsAfter = await commandCounts(redis);
+      const micros = Object.fromEntries(
+        Object.entries(cpuAfter).map(([component, cpu]) => [
+          component,
+          ((cpu - cpuBefore[component as Component]) * 1e6) / tasks,
+        ]),
+      ) as Record<Component, number>;
+      const all = Object.values(micros).reduce((total, value) => total + value, 0);
+      perRun.push({ ...micros, all });
+      const commands = [...commandsAfter]
+        .map(([name, calls]) => [name, (calls - (commandsBefore.get(name) ?? 0)) / tasks] as const)
+        .filter(([, calls]) => calls > 0)
+        .sort((a, b) => b[1] - a[1]);
+      const total = commands.reduce((sum, [, calls]) => sum + calls, 0);
+      process.stdout.write(
+        `map ${map}/${maps}: ${formatCount(tasks)} task runs in ${seconds.toFixed(2)} s (${formatCount(Math.round(tasks / seconds))}/s)\n` +
+          `  CPU µs per task run: ${describe(micros)}; all ${all.toFixed(0)}\n` +
+          `  Redis commands per task run: ${total.toFixed(2)} (${commands
+            .slice(0, 6)
+            .map(([name, calls]) => `${name} ${calls.toFixed(2)}`)
+            .join(", ")})\n`,
+      );
+    }
+    const mean = (key: Component | "all") => perRun.reduce((sum, row) => sum + row[key], 0) / perRun.length;
+    const means = Object.fromEntries(
+      (["worker 1", "worker 2", "server", "postgres", "redis"] as const).map((key) => [key, mean(key)]),
+    ) as Record<Component, number>;
+    process.stdout.write(`mean of ${maps}: CPU µs per task run: ${describe(means)}; all ${mean("all").toFixed(0)}\n`);
+  } finally {
+    redis.disconnect();
+    await cluster.close();
+    await stopServices();
+  }
+}
+
+const describe = (micros: Record<Component, number>) =>
+  Object.entries(micros)
+    .map(([component, value]) => `${component} ${value.toFixed(0)}`)
+    .join(", ");
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench:cpu: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
