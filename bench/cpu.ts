@@ -1,9 +1,9 @@
 /**
  * Where W2's CPU goes: `.map()`s of no-op task runs on the bench's Sluice cluster (a server and two
  * workers), each timed like W2 (until every run is recorded Completed and the flow run is over),
- * with the CPU time every process spent meanwhile, read from /proc: the workers, the server (API,
- * recorder, scheduler), and all of the machine's Postgres and Redis processes; and the Redis
- * commands they sent (INFO commandstats). On a shared machine CPU time per task run moves much
+ * with the CPU time and write syscalls (socket writes among them) every process spent meanwhile,
+ * read from /proc: the workers, the server (API, recorder, scheduler), and all of the machine's
+ * Postgres and Redis processes; and the Redis commands they sent (INFO commandstats). On a shared machine CPU time per task run moves much
  * less than throughput, so this is the figure to compare two versions by. Linux only.
  *
  *   npm run bench:cpu -- [--maps 3] [--tasks 20000]
@@ -36,6 +36,15 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/** Write syscalls of a process so far (socket writes included; 0 once it is gone). */
+function writeCalls(pid: number): number {
+  try {
+    return Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 function pidsNamed(name: string): number[] {
   try {
     return execFileSync("pgrep", ["-x", name], { encoding: "utf8" }).trim().split("\n").map(Number);
@@ -46,16 +55,32 @@ function pidsNamed(name: string): number[] {
 
 type Component = "worker 1" | "worker 2" | "server" | "postgres" | "redis";
 
-function cpuByComponent(cluster: SluiceCluster): Record<Component, number> {
-  const sum = (pids: number[]) => pids.reduce((total, pid) => total + cpuSeconds(pid), 0);
+/** `read` (CPU seconds, or write syscalls) of each component's processes. */
+function byComponent(cluster: SluiceCluster, read: (pid: number) => number): Record<Component, number> {
+  const sum = (pids: number[]) => pids.reduce((total, pid) => total + read(pid), 0);
   const [first, second] = cluster.workers;
   return {
-    "worker 1": cpuSeconds(first?.pid ?? 0),
-    "worker 2": cpuSeconds(second?.pid ?? 0),
-    server: cpuSeconds(cluster.server.pid ?? 0),
+    "worker 1": read(first?.pid ?? 0),
+    "worker 2": read(second?.pid ?? 0),
+    server: read(cluster.server.pid ?? 0),
     postgres: sum(pidsNamed("postgres")),
     redis: sum(pidsNamed("redis-server")),
   };
+}
+
+/** (after − before) / tasks for each component, times `scale`. */
+function perTaskRun(
+  before: Record<Component, number>,
+  after: Record<Component, number>,
+  tasks: number,
+  scale: number,
+): Record<Component, number> {
+  return Object.fromEntries(
+    Object.entries(after).map(([component, value]) => [
+      component,
+      ((value - before[component as Component]) * scale) / tasks,
+    ]),
+  ) as Record<Component, number>;
 }
 
 async function commandCounts(redis: Redis): Promise<Map<string, number>> {
@@ -81,7 +106,8 @@ async function main(): Promise<void> {
     const perRun: Record<Component | "all", number>[] = [];
     for (let map = 1; map <= maps; map++) {
       await cluster.truncateRuns();
-      const cpuBefore = cpuByComponent(cluster);
+      const cpuBefore = byComponent(cluster, cpuSeconds);
+      const writesBefore = byComponent(cluster, writeCalls);
       const commandsBefore = await commandCounts(redis);
       const sent = now();
       const id = await createFlowRun(cluster, deployment, { count: tasks });
@@ -98,14 +124,9 @@ async function main(): Promise<void> {
       );
       await waitForFlowRuns(cluster, [id], "the map's flow run");
       const seconds = (now() - sent) / 1000;
-      const cpuAfter = cpuByComponent(cluster);
+      const micros = perTaskRun(cpuBefore, byComponent(cluster, cpuSeconds), tasks, 1e6);
+      const writes = perTaskRun(writesBefore, byComponent(cluster, writeCalls), tasks, 1);
       const commandsAfter = await commandCounts(redis);
-      const micros = Object.fromEntries(
-        Object.entries(cpuAfter).map(([component, cpu]) => [
-          component,
-          ((cpu - cpuBefore[component as Component]) * 1e6) / tasks,
-        ]),
-      ) as Record<Component, number>;
       const all = Object.values(micros).reduce((total, value) => total + value, 0);
       perRun.push({ ...micros, all });
       const commands = [...commandsAfter]
@@ -116,6 +137,7 @@ async function main(): Promise<void> {
       process.stdout.write(
         `map ${map}/${maps}: ${formatCount(tasks)} task runs in ${seconds.toFixed(2)} s (${formatCount(Math.round(tasks / seconds))}/s)\n` +
           `  CPU µs per task run: ${describe(micros)}; all ${all.toFixed(0)}\n` +
+          `  write syscalls per task run: ${describe(writes, 2)}\n` +
           `  Redis commands per task run: ${total.toFixed(2)} (${commands
             .slice(0, 6)
             .map(([name, calls]) => `${name} ${calls.toFixed(2)}`)
@@ -134,9 +156,9 @@ async function main(): Promise<void> {
   }
 }
 
-const describe = (micros: Record<Component, number>) =>
-  Object.entries(micros)
-    .map(([component, value]) => `${component} ${value.toFixed(0)}`)
+const describe = (values: Record<Component, number>, digits = 0) =>
+  Object.entries(values)
+    .map(([component, value]) => `${component} ${value.toFixed(digits)}`)
     .join(", ");
 
 main().then(
