@@ -110,7 +110,17 @@ export class FlowRunWorker {
     );
   }
 
+  /** Starts taking runs; what it started is stopped again when starting fails. */
   async start(): Promise<void> {
+    try {
+      await this.startTaking();
+    } catch (error) {
+      await this.stop().catch(() => {});
+      throw error;
+    }
+  }
+
+  private async startTaking(): Promise<void> {
     const { options } = this;
     // BullMQ never closes a connection it is given, so this worker keeps and closes its own.
     this.cancelSubscription = await this.cancellation.subscribe((flowRunId) => this.cancel(flowRunId));

@@ -128,7 +128,17 @@ export class TaskRunWorker {
     );
   }
 
+  /** Starts taking task runs; what it started is stopped again when starting fails. */
   async start(): Promise<void> {
+    try {
+      await this.startTaking();
+    } catch (error) {
+      await this.stop().catch(() => {});
+      throw error;
+    }
+  }
+
+  private async startTaking(): Promise<void> {
     const { options } = this;
     this.cancellation = new FlowRunCancellation(options.connection, redisKeys(options.prefix));
     this.cancelSubscription = await this.cancellation.subscribe(

@@ -101,7 +101,6 @@ export async function workerStartCommand(
     localReplies,
     lockDurationMs: config.workerLockSeconds * 1000,
   });
-  await taskWorker.start();
   const worker = new FlowRunWorker({
     connection: redis,
     prefix: config.redisPrefix,
@@ -115,20 +114,46 @@ export async function workerStartCommand(
     lockDurationMs: config.workerLockSeconds * 1000,
     stalledIntervalMs: config.workerLockSeconds * 500,
   });
-  await worker.start();
+  /** Everything started so far, stopped: after SIGTERM, or when starting fails (else its connections keep the process alive). */
+  const stopAll = async () => {
+    const steps = [
+      () => worker.stop(),
+      () => taskWorker.stop(),
+      () => taskDispatcher.close(),
+      () => payloads.settle(),
+      () => cluster.events.flush(),
+      () => cluster.leases.close(),
+      async () => redis.disconnect(),
+      () => database.close(),
+      () => telemetry.shutdown(),
+    ];
+    // Each step whatever the others did (events that cannot be flushed must not keep Postgres open); the first error after.
+    let failed: unknown;
+    for (const step of steps) await step().catch((error: unknown) => (failed ??= error));
+    if (failed !== undefined) throw failed;
+  };
+  let metrics: Awaited<ReturnType<typeof startWorkerMetrics>> | null = null;
+  try {
+    await taskWorker.start();
+    await worker.start();
+    if (metricsPort !== undefined) {
+      metrics = await startWorkerMetrics({
+        port: metricsPort,
+        connection: redis,
+        prefix: config.redisPrefix,
+        workPoolName: options.pool,
+        flowRunLimit: limit,
+        taskRunLimit: taskLimit,
+        logger,
+      });
+    }
+  } catch (error) {
+    await stopAll().catch((cleanupError: unknown) =>
+      logger.warn({ err: cleanupError }, "could not stop everything the worker had started"),
+    );
+    throw error;
+  }
   const heartbeats = startHeartbeats(client, { workPoolName: options.pool, name, intervalSeconds: 10, logger });
-  const metrics =
-    metricsPort === undefined
-      ? null
-      : await startWorkerMetrics({
-          port: metricsPort,
-          connection: redis,
-          prefix: config.redisPrefix,
-          workPoolName: options.pool,
-          flowRunLimit: limit,
-          taskRunLimit: taskLimit,
-          logger,
-        });
   if (metrics) process.stdout.write(`Worker '${name}' metrics at http://0.0.0.0:${metrics.port}/metrics\n`);
   process.stdout.write(
     `Worker '${name}' started: pool '${options.pool}', up to ${limit} runs at once, flows from ${flowsDir}\n`,
@@ -143,16 +168,8 @@ export async function workerStartCommand(
     process.once("SIGINT", () => stop("SIGINT"));
   });
   heartbeats.stop();
-  await worker.stop();
-  await taskWorker.stop();
-  await taskDispatcher.close();
-  await payloads.settle();
-  await cluster.events.flush();
-  await cluster.leases.close();
   await metrics?.close();
-  redis.disconnect();
-  await database.close();
-  await telemetry.shutdown();
+  await stopAll();
   process.stdout.write(`Worker '${name}' stopped after ${worker.runsFinished} flow runs.\n`);
   return 0;
 }
