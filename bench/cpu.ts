@@ -23,25 +23,26 @@ import {
 import { formatCount, now } from "./context.js";
 import { provisionServices } from "./services.js";
 
-const CLOCK_TICKS_PER_SECOND = 100;
+const CLOCK_TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
-/** User + system CPU seconds of a process so far (0 once it is gone). */
-function cpuSeconds(pid: number): number {
+/** User + system CPU seconds of a process so far (undefined once it is gone). */
+function cpuSeconds(pid: number): number | undefined {
   try {
     // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
     const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
   } catch {
-    return 0;
+    return undefined;
   }
 }
 
-/** Write syscalls of a process so far (socket writes included; 0 once it is gone). */
-function writeCalls(pid: number): number {
+/** Write syscalls of a process so far (socket writes included; undefined once it is gone). */
+function writeCalls(pid: number): number | undefined {
   try {
-    return Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))?.[1] ?? 0);
+    const calls = /^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))?.[1];
+    return calls === undefined ? undefined : Number(calls);
   } catch {
-    return 0;
+    return undefined;
   }
 }
 
@@ -55,31 +56,45 @@ function pidsNamed(name: string): number[] {
 
 type Component = "worker 1" | "worker 2" | "server" | "postgres" | "redis";
 
-/** `read` (CPU seconds, or write syscalls) of each component's processes. */
-function byComponent(cluster: SluiceCluster, read: (pid: number) => number): Record<Component, number> {
-  const sum = (pids: number[]) => pids.reduce((total, pid) => total + read(pid), 0);
+/** Each component's processes, Postgres's and Redis's as they are now (read once per map). */
+function processesOf(cluster: SluiceCluster): Record<Component, number[]> {
   const [first, second] = cluster.workers;
   return {
-    "worker 1": read(first?.pid ?? 0),
-    "worker 2": read(second?.pid ?? 0),
-    server: read(cluster.server.pid ?? 0),
-    postgres: sum(pidsNamed("postgres")),
-    redis: sum(pidsNamed("redis-server")),
+    "worker 1": [first?.pid ?? 0],
+    "worker 2": [second?.pid ?? 0],
+    server: [cluster.server.pid ?? 0],
+    postgres: pidsNamed("postgres"),
+    redis: pidsNamed("redis-server"),
   };
 }
 
-/** (after − before) / tasks for each component, times `scale`. */
-function perTaskRun(
-  before: Record<Component, number>,
-  after: Record<Component, number>,
-  tasks: number,
-  scale: number,
-): Record<Component, number> {
+/**
+ * What each component's processes spent between two readings of `read` (CPU seconds, or write
+ * syscalls), counting only processes alive at both: a Postgres backend that exits meanwhile would
+ * otherwise take its whole life's CPU out of the difference (one that starts meanwhile is missed,
+ * which is less).
+ */
+function spentBetween(
+  processes: Record<Component, number[]>,
+  read: (pid: number) => number | undefined,
+): () => Record<Component, number> {
+  const before = new Map(Object.values(processes).flatMap((pids) => pids.map((pid) => [pid, read(pid)] as const)));
+  return () =>
+    Object.fromEntries(
+      Object.entries(processes).map(([component, pids]) => [
+        component,
+        pids.reduce((sum, pid) => {
+          const [start, end] = [before.get(pid), read(pid)];
+          return start === undefined || end === undefined ? sum : sum + end - start;
+        }, 0),
+      ]),
+    ) as Record<Component, number>;
+}
+
+/** (spent / tasks) for each component, times `scale`. */
+function perTaskRun(spent: Record<Component, number>, tasks: number, scale: number): Record<Component, number> {
   return Object.fromEntries(
-    Object.entries(after).map(([component, value]) => [
-      component,
-      ((value - before[component as Component]) * scale) / tasks,
-    ]),
+    Object.entries(spent).map(([component, value]) => [component, (value * scale) / tasks]),
   ) as Record<Component, number>;
 }
 
@@ -106,8 +121,9 @@ async function main(): Promise<void> {
     const perRun: Record<Component | "all", number>[] = [];
     for (let map = 1; map <= maps; map++) {
       await cluster.truncateRuns();
-      const cpuBefore = byComponent(cluster, cpuSeconds);
-      const writesBefore = byComponent(cluster, writeCalls);
+      const processes = processesOf(cluster);
+      const cpuSpent = spentBetween(processes, cpuSeconds);
+      const writesMade = spentBetween(processes, writeCalls);
       const commandsBefore = await commandCounts(redis);
       const sent = now();
       const id = await createFlowRun(cluster, deployment, { count: tasks });
@@ -124,8 +140,8 @@ async function main(): Promise<void> {
       );
       await waitForFlowRuns(cluster, [id], "the map's flow run");
       const seconds = (now() - sent) / 1000;
-      const micros = perTaskRun(cpuBefore, byComponent(cluster, cpuSeconds), tasks, 1e6);
-      const writes = perTaskRun(writesBefore, byComponent(cluster, writeCalls), tasks, 1);
+      const micros = perTaskRun(cpuSpent(), tasks, 1e6);
+      const writes = perTaskRun(writesMade(), tasks, 1);
       const commandsAfter = await commandCounts(redis);
       const all = Object.values(micros).reduce((total, value) => total + value, 0);
       perRun.push({ ...micros, all });

@@ -43,7 +43,7 @@ export interface Sizes {
   /**
    * W2: no-op task runs (jobs for the peers), timed repetitions on the same processes, and rounds:
    * each round starts every system afresh and runs its W2, the systems taking turns, so a machine
-   * whose speed drifts over minutes slows them alike. The median of all a system's timings is kept.
+   * whose speed drifts over minutes slows them alike. Kept: the median of the rounds' medians.
    */
   throughputTasks: number;
   throughputRepeats: number;
@@ -274,7 +274,9 @@ export function mergeRounds(rounds: readonly (readonly Result[])[]): Result[] {
     return {
       ...kept,
       value: round(value),
-      notes: `${peak ? "the largest" : "the median"} of ${rows.length} rounds (${each}); ${kept.notes ?? ""}`,
+      notes: [`${peak ? "the largest" : "the median"} of ${rows.length} rounds (${each})`, kept.notes]
+        .filter(Boolean)
+        .join("; "),
     };
   });
 }

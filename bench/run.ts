@@ -61,6 +61,68 @@ const RUNNABLE: Workload[] = ["W1", "W2", "W3", "W4"];
 const PEER_WORKLOADS: Workload[] = ["W1", "W2", "W3"];
 const TRACED_WORKLOADS: Workload[] = ["W2", "W3"];
 
+/** Who runs a pass's workloads: Sluice's cluster, its traced twin, or a peer's workers. */
+type Runner = "sluice" | "sluice-traced" | Peer;
+
+const RUNNER_START: Record<Runner, string> = {
+  sluice: "sluice: start server + 2 workers",
+  "sluice-traced": "sluice (tracing on): start server + 2 workers",
+  bullmq: "bullmq: start 2 workers",
+  "graphile-worker": "graphile-worker: start 2 workers",
+  "pg-boss": "pg-boss: start 2 workers",
+};
+
+/** Systems started afresh, each running some workloads, one after the other. */
+interface Pass {
+  /** Step-id suffix, so the steps of W2's rounds stay apart ("#2"). */
+  suffix: string;
+  /** Added to its steps' labels (" (W2 round 2/3)"). */
+  label: string;
+  runs: { runner: Runner; workloads: Workload[] }[];
+}
+
+/**
+ * The run's plan. With one round, one pass: every system runs all its workloads. With more, W2
+ * first in rounds, each starting every system afresh and timing its W2, the systems taking turns
+ * (a different one first each round), so the drift of a shared machine's speed over minutes falls
+ * on all of them alike; then one pass of the other workloads. Sluice and its traced twin go
+ * together (their pair gives tracing's overhead), the traced workloads first on both, so each
+ * pair is measured in the same position on a fresh cluster.
+ */
+function planPasses(sizes: Sizes, runnable: Workload[], systems: System[], traced: Workload[]): Pass[] {
+  const sluice: Runner[] = traced.length > 0 ? ["sluice", "sluice-traced"] : ["sluice"];
+  const groups: Runner[][] = [
+    ...(systems.includes("sluice") ? [sluice] : []),
+    ...PEERS.filter((peer) => systems.includes(peer)).map((peer) => [peer]),
+  ];
+  const runsOf = (workloads: Workload[], order: Runner[][]) =>
+    order
+      .flat()
+      .map((runner) => ({ runner, workloads: workloadsOf(runner, workloads, traced) }))
+      .filter((run) => run.workloads.length > 0);
+  const rounds = runnable.includes("W2") ? sizes.throughputRounds : 1;
+  if (rounds <= 1) return [{ suffix: "", label: "", runs: runsOf(runnable, groups) }];
+  const passes: Pass[] = Array.from({ length: rounds }, (_, round) => {
+    const first = round % Math.max(1, groups.length);
+    return {
+      suffix: `#${round + 1}`,
+      label: ` (W2 round ${round + 1}/${rounds})`,
+      runs: runsOf(["W2"], [...groups.slice(first), ...groups.slice(0, first)]),
+    };
+  });
+  const others = runnable.filter((w) => w !== "W2");
+  if (others.length > 0) passes.push({ suffix: "", label: "", runs: runsOf(others, groups) });
+  return passes;
+}
+
+/** What a runner runs of a pass's workloads, in order: on Sluice, the traced ones first. */
+function workloadsOf(runner: Runner, workloads: Workload[], traced: Workload[]): Workload[] {
+  if (runner === "sluice")
+    return [...workloads.filter((w) => traced.includes(w)), ...workloads.filter((w) => !traced.includes(w))];
+  if (runner === "sluice-traced") return workloads.filter((w) => traced.includes(w));
+  return workloads.filter((w) => PEER_WORKLOADS.includes(w));
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -108,24 +170,15 @@ async function runBench(
   const peers = PEERS.filter((peer) => systems.includes(peer));
   const machine = await readMachine();
   const started = new Date();
-  /** The rows of each round: W2 runs in every round (see Sizes.throughputRounds), the rest in the first. */
-  const roundResults: Result[][] = [];
   const errors: string[] = [];
-  const rounds = runnable.includes("W2") ? Math.max(1, sizes.throughputRounds) : 1;
-  const inRound = (round: number, planned: readonly Workload[]) =>
-    round === 0 ? [...planned] : planned.filter((w) => w === "W2");
-  /** Step ids and labels of later rounds say which round they are. */
-  const roundId = (round: number, id: string) => (round === 0 ? id : `${id}#${round + 1}`);
-  const roundLabel = (round: number, label: string) => (rounds > 1 ? `${label} (round ${round + 1}/${rounds})` : label);
   // W2 and W3 run again on a traced Sluice cluster (tracing.ts).
   const traced = systems.includes("sluice") ? runnable.filter((w) => TRACED_WORKLOADS.includes(w)) : [];
-  /** What the traced clusters' receivers got, over every round. */
+  /** What the traced clusters' receivers got, over every pass. */
   let tracing: BenchReport["run"]["tracing"];
-  // The traced workloads first, in the order the traced cluster runs them, so each pair (tracing
-  // off and on) is measured in the same position on a fresh cluster.
-  const sluiceOrder = [...traced, ...runnable.filter((w) => !traced.includes(w))];
+  const passes = planPasses(sizes, runnable, systems, traced);
+  /** The rows each pass recorded, merged at the end (W2's rounds into one row per system). */
+  const passResults: Result[][] = passes.map(() => []);
 
-  // The plan: Sluice's workloads on one cluster, W2 and W3 on a traced one, then each peer's on its own workers.
   const weight: Record<Workload, number> = {
     W1: 2 + (sizes.chainRepeats + 1) * 1.5,
     W2: 3 + (sizes.throughputRepeats * sizes.throughputTasks) / 1000,
@@ -133,54 +186,21 @@ async function runBench(
     W4: 3 + (sizes.etlRuns * sizes.etlRows) / 40_000,
     memory: 0,
   };
-  const peerWorkloads = runnable.filter((w) => PEER_WORKLOADS.includes(w));
   const progress = new Progress(
-    Array.from({ length: rounds }, (_, round) => [
-      ...(systems.includes("sluice") && runnable.length > 0
-        ? [
-            {
-              id: roundId(round, "sluice:start"),
-              label: roundLabel(round, "sluice: start server + 2 workers"),
-              weight: 8,
-            },
-            ...inRound(round, sluiceOrder).map((w) => ({
-              id: roundId(round, `sluice:${w}`),
-              label: roundLabel(round, `${w} · sluice`),
-              weight: weight[w],
-            })),
-          ]
-        : []),
-      ...(traced.length > 0
-        ? [
-            {
-              id: roundId(round, "sluice-traced:start"),
-              label: roundLabel(round, "sluice (tracing on): start server + 2 workers"),
-              weight: 8,
-            },
-            ...inRound(round, traced).map((w) => ({
-              id: roundId(round, `sluice-traced:${w}`),
-              label: roundLabel(round, `${w} · sluice (tracing on)`),
-              weight: weight[w],
-            })),
-          ]
-        : []),
-      ...peers.flatMap((peer) =>
-        inRound(round, peerWorkloads).length > 0
-          ? [
-              { id: roundId(round, `${peer}:start`), label: roundLabel(round, `${peer}: start 2 workers`), weight: 3 },
-              ...inRound(round, peerWorkloads).map((w) => ({
-                id: roundId(round, `${peer}:${w}`),
-                label: roundLabel(round, `${w} · ${peer}`),
-                weight: weight[w] / 2,
-              })),
-            ]
-          : [],
-      ),
-    ]).flat(),
+    passes.flatMap((pass) =>
+      pass.runs.flatMap(({ runner, workloads }) => [
+        { id: `${runner}:start${pass.suffix}`, label: `${RUNNER_START[runner]}${pass.label}`, weight: 5 },
+        ...workloads.map((w) => ({
+          id: `${runner}:${w}${pass.suffix}`,
+          label: `${w} · ${runner === "sluice-traced" ? "sluice (tracing on)" : runner}${pass.label}`,
+          weight: PEERS.includes(runner as Peer) ? weight[w] / 2 : weight[w],
+        })),
+      ]),
+    ),
     process.stderr,
   );
-  let round = 0;
-  const ctx: BenchContext = { sizes, progress, record: (result) => roundResults[round]?.push(result) };
+  let passIndex = 0;
+  const ctx: BenchContext = { sizes, progress, record: (result) => passResults[passIndex]?.push(result) };
   const onStderr = (line: string) => progress.log(line);
 
   const cleanups = new Set<() => Promise<void>>();
@@ -214,13 +234,13 @@ async function runBench(
   };
 
   /** Sluice's workloads on a cluster of its own; with `receiver`, a traced one exporting its spans there. */
-  const runSluice = async (id: string, workloads: Workload[], receiver?: OtlpReceiver) => {
+  const runSluice = async (id: string, workloads: Workload[], suffix: string, receiver?: OtlpReceiver) => {
     let cluster: SluiceCluster | undefined;
     const closeCluster = async () => cluster?.close();
     cleanups.add(closeCluster);
     try {
       if (
-        await step(roundId(round, `${id}:start`), async () => {
+        await step(`${id}:start${suffix}`, async () => {
           cluster = await startSluiceCluster(onStderr, (what, fraction) => progress.update(fraction, what), {
             tracing: receiver,
           });
@@ -235,7 +255,7 @@ async function runBench(
         };
         for (const workload of workloads) {
           const body = bodies[workload];
-          if (body) await step(roundId(round, `${id}:${workload}`), () => body(ctx, sluice));
+          if (body) await step(`${id}:${workload}${suffix}`, () => body(ctx, sluice));
         }
       }
     } finally {
@@ -244,58 +264,66 @@ async function runBench(
     }
   };
 
-  for (round = 0; round < rounds && !interrupted; round++) {
-    roundResults.push([]);
-    if (systems.includes("sluice") && runnable.length > 0) await runSluice("sluice", inRound(round, sluiceOrder));
-    if (traced.length > 0 && !interrupted) {
-      const receiver = await startOtlpReceiver();
-      const closeReceiver = () => receiver.close();
-      cleanups.add(closeReceiver);
-      try {
-        await runSluice("sluice-traced", inRound(round, traced), receiver);
-        // Counted once the cluster has stopped: its processes export what they still buffer as they exit.
-        const received = receiver.received();
-        tracing = {
-          settings: TRACING_SETTINGS,
-          requests: (tracing?.requests ?? 0) + received.requests,
-          bytes: (tracing?.bytes ?? 0) + received.bytes,
+  /** A peer's workloads on its own two worker processes. */
+  const runPeer = async (peer: Peer, workloads: Workload[], suffix: string) => {
+    let handle: PeerRun | undefined;
+    const closePeer = async () => handle?.close();
+    cleanups.add(closePeer);
+    try {
+      if (
+        await step(`${peer}:start${suffix}`, async () => {
+          handle = await startPeer(peer, sizes.chainTaskMs, onStderr);
+        })
+      ) {
+        const run = handle as PeerRun;
+        const bodies: Record<string, (c: BenchContext, p: PeerRun) => Promise<void>> = {
+          W1: chainPeer,
+          W2: throughputPeer,
+          W3: latencyPeer,
         };
-      } finally {
-        await closeReceiver();
-        cleanups.delete(closeReceiver);
-      }
-    }
-
-    for (const peer of peers) {
-      const workloadsNow = inRound(round, peerWorkloads);
-      if (workloadsNow.length === 0) continue;
-      let handle: PeerRun | undefined;
-      const closePeer = async () => handle?.close();
-      cleanups.add(closePeer);
-      try {
-        if (
-          await step(roundId(round, `${peer}:start`), async () => {
-            handle = await startPeer(peer, sizes.chainTaskMs, onStderr);
-          })
-        ) {
-          const run = handle as PeerRun;
-          const bodies: Record<string, (c: BenchContext, p: PeerRun) => Promise<void>> = {
-            W1: chainPeer,
-            W2: throughputPeer,
-            W3: latencyPeer,
-          };
-          for (const workload of workloadsNow) {
-            const body = bodies[workload];
-            if (body) await step(roundId(round, `${peer}:${workload}`), () => body(ctx, run));
-          }
+        for (const workload of workloads) {
+          const body = bodies[workload];
+          if (body) await step(`${peer}:${workload}${suffix}`, () => body(ctx, run));
         }
-      } finally {
-        await closePeer().catch((error) => errors.push(`closing ${peer}: ${error}`));
-        cleanups.delete(closePeer);
       }
+    } finally {
+      await closePeer().catch((error) => errors.push(`closing ${peer}: ${error}`));
+      cleanups.delete(closePeer);
+    }
+  };
+
+  /** The traced cluster's workloads, its spans counted by a receiver of its own. */
+  const runTraced = async (workloads: Workload[], suffix: string) => {
+    const receiver = await startOtlpReceiver();
+    const closeReceiver = () => receiver.close();
+    cleanups.add(closeReceiver);
+    try {
+      await runSluice("sluice-traced", workloads, suffix, receiver);
+      // Counted once the cluster has stopped: its processes export what they still buffer as they exit.
+      const received = receiver.received();
+      if (received.requests === 0 && !interrupted)
+        errors.push(`sluice (tracing on)${suffix}: no spans reached the OTLP receiver`);
+      tracing = {
+        settings: TRACING_SETTINGS,
+        requests: (tracing?.requests ?? 0) + received.requests,
+        bytes: (tracing?.bytes ?? 0) + received.bytes,
+      };
+    } finally {
+      await closeReceiver();
+      cleanups.delete(closeReceiver);
+    }
+  };
+
+  for (const [index, pass] of passes.entries()) {
+    passIndex = index;
+    for (const { runner, workloads } of pass.runs) {
+      if (interrupted) break;
+      if (runner === "sluice") await runSluice("sluice", workloads, pass.suffix);
+      else if (runner === "sluice-traced") await runTraced(workloads, pass.suffix);
+      else await runPeer(runner, workloads, pass.suffix);
     }
   }
-  const results = mergeRounds(roundResults);
+  const results = mergeRounds(passResults);
   if (traced.length > 0) results.push(...tracingOverheadRows(results));
   progress.finish();
   if (interrupted) return 130;

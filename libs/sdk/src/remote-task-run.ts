@@ -13,6 +13,7 @@ import { createRunLogger } from "./run-logger.js";
 import { isTask, type QueuedRunOptions, type Task } from "./task.js";
 import { importUserModule } from "./user-modules.js";
 
+/** Not an async function: that would be one more promise around the run's own, per queued run. */
 export function runTaskRunRequest(
   engine: Engine,
   task: Task<unknown[], unknown>,
@@ -21,25 +22,28 @@ export function runTaskRunRequest(
   /** How the worker records it and takes its concurrency slots (default: as an inline run). */
   queued?: QueuedRunOptions,
 ): Promise<unknown> {
-  installPrintCapture();
-  const flowRun = request.flowRun;
-  const context: RunContext = {
-    engine,
-    flowRun: flowRun ? { ...flowRun, parameters: {} } : null,
-    taskRun: null,
-    logger: createRunLogger({
+  try {
+    installPrintCapture();
+    const flowRun = request.flowRun;
+    const context: RunContext = {
       engine,
-      flowRunId: flowRun?.id ?? null,
-      taskRunId: null,
-      label: flowRun ? `Flow run '${flowRun.name}'` : "Task",
-      name: "sluice.flow_runs",
-    }),
-    signal,
-    logPrints: request.logPrints,
-    taskCounters: new Map(),
-  };
-  // Not an async function: that would be one more promise around the run's own, per queued run.
-  return runContextStorage.run(context, () => task.runRequest(request, queued));
+      flowRun: flowRun ? { ...flowRun, parameters: {} } : null,
+      taskRun: null,
+      logger: createRunLogger({
+        engine,
+        flowRunId: flowRun?.id ?? null,
+        taskRunId: null,
+        label: flowRun ? `Flow run '${flowRun.name}'` : "Task",
+        name: "sluice.flow_runs",
+      }),
+      signal,
+      logPrints: request.logPrints,
+      taskCounters: new Map(),
+    };
+    return runContextStorage.run(context, () => task.runRequest(request, queued));
+  } catch (error) {
+    return Promise.reject(error); // a rejection, as an async function would give
+  }
 }
 
 /** The task named `taskName` among the exports of `modulePath` (relative to `baseDir`). */
