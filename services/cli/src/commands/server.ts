@@ -42,35 +42,47 @@ export async function serverStartCommand(
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
   const keys = redisKeys(config.redisPrefix);
   const stops: (() => Promise<void>)[] = [];
+  /** What started, stopped (the API first): on SIGTERM, or when starting fails (its connections would keep the process alive). */
+  const stopAll = async () => {
+    for (const stop of stops) await stop().catch((error) => logger.error({ err: error }, "error while stopping"));
+    redis.disconnect();
+    await database.close();
+    await telemetry.shutdown();
+  };
 
-  if (services.has("recorder")) {
-    const recorder = new Recorder({
-      redis,
-      db: database,
-      keys,
-      consumerName: `server-${hostname()}-${process.pid}`,
-      logger,
-    });
-    await recorder.start();
-    stops.push(() => recorder.stop());
-  }
-  if (services.has("scheduler")) {
-    const scheduler = new Scheduler({ database, redis, prefix: config.redisPrefix, logger });
-    scheduler.start();
-    stops.push(() => scheduler.stop());
-  }
-  if (services.has("api")) {
-    const app = buildApi({
-      db: database,
-      redis,
-      prefix: config.redisPrefix,
-      apiKey: config.apiKey,
-      logger,
-      traceUiUrl: config.traceUiUrl,
-    });
-    const address = await app.listen({ host: config.host, port: config.port });
-    stops.unshift(() => app.close()); // stop taking requests first
-    process.stdout.write(`Sluice API listening on ${address} (UI at /, REST at /api, OpenAPI docs at /docs)\n`);
+  try {
+    if (services.has("recorder")) {
+      const recorder = new Recorder({
+        redis,
+        db: database,
+        keys,
+        consumerName: `server-${hostname()}-${process.pid}`,
+        logger,
+      });
+      await recorder.start();
+      stops.push(() => recorder.stop());
+    }
+    if (services.has("scheduler")) {
+      const scheduler = new Scheduler({ database, redis, prefix: config.redisPrefix, logger });
+      scheduler.start();
+      stops.push(() => scheduler.stop());
+    }
+    if (services.has("api")) {
+      const app = buildApi({
+        db: database,
+        redis,
+        prefix: config.redisPrefix,
+        apiKey: config.apiKey,
+        logger,
+        traceUiUrl: config.traceUiUrl,
+      });
+      stops.unshift(() => app.close()); // stop taking requests first; closed too when listening fails
+      const address = await app.listen({ host: config.host, port: config.port });
+      process.stdout.write(`Sluice API listening on ${address} (UI at /, REST at /api, OpenAPI docs at /docs)\n`);
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
   }
   process.stdout.write(`Sluice server running: ${[...services].join(", ")}. Ctrl-C stops it.\n`);
 
@@ -79,9 +91,6 @@ export async function serverStartCommand(
     process.once("SIGINT", () => resolve());
   });
   process.stdout.write("Stopping…\n");
-  for (const stop of stops) await stop().catch((error) => logger.error({ err: error }, "error while stopping"));
-  redis.disconnect();
-  await database.close();
-  await telemetry.shutdown();
+  await stopAll();
   return 0;
 }

@@ -1,8 +1,9 @@
 /**
- * `sluice worker start` that cannot start: it exits with an error naming the problem, rather
- * than hang with the connections it had opened.
+ * `sluice worker start` and `sluice server start` that cannot start: each exits with an error
+ * naming the problem, rather than hang with the connections it had opened.
  */
 import { spawn } from "node:child_process";
+import { createServer, type Server } from "node:net";
 import { createTestContext, type TestContext } from "@sluice/testing";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { REPO_ROOT } from "../../../examples/test/run-cli.js";
@@ -55,5 +56,29 @@ it("a worker whose Redis user may not subscribe exits 1 naming the refusal, inst
     expect(result.code).toBe(1);
   } finally {
     await ctx.redis.call("ACL", "DELUSER", user);
+  }
+});
+
+it("a server whose port is taken exits 1 naming the port, instead of hanging with its recorder and scheduler", async () => {
+  const taken: Server = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+  try {
+    const address = taken.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    const result = await runWithin(
+      ["server", "start"],
+      {
+        SLUICE_DATABASE_URL: ctx.databaseUrl,
+        SLUICE_REDIS_URL: ctx.redisUrl,
+        SLUICE_REDIS_PREFIX: ctx.prefix,
+        SLUICE_HOST: "127.0.0.1",
+        SLUICE_PORT: String(port),
+      },
+      20_000,
+    );
+    expect(result.stderr).toMatch(new RegExp(`EADDRINUSE.*${port}`));
+    expect(result.code).toBe(1);
+  } finally {
+    taken.close();
   }
 });
