@@ -11,5 +11,6 @@ export * from "./ports.js";
 export * from "./retry.js";
 export * from "./semaphore.js";
 export * from "./sleep.js";
+export * from "./start-or-stop.js";
 export * from "./states.js";
 export * from "./transitions.js";

@@ -28,6 +28,7 @@ import {
   type EventSink,
   InvalidInputError,
   type StateName,
+  startOrStop,
   stateTypeOf,
 } from "@sluice/core";
 import {
@@ -111,13 +112,11 @@ export class FlowRunWorker {
   }
 
   /** Starts taking runs; what it started is stopped again when starting fails. */
-  async start(): Promise<void> {
-    try {
-      await this.startTaking();
-    } catch (error) {
-      await this.stop().catch(() => {});
-      throw error;
-    }
+  start(): Promise<void> {
+    return startOrStop(
+      () => this.startTaking(),
+      () => this.stop(),
+    );
   }
 
   private async startTaking(): Promise<void> {

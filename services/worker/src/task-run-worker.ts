@@ -10,7 +10,7 @@
  */
 
 import { setMaxListeners } from "node:events";
-import { afterSettled, CancelledError, describeError, type Lease, Semaphore } from "@sluice/core";
+import { afterSettled, CancelledError, describeError, type Lease, Semaphore, startOrStop } from "@sluice/core";
 import {
   bullmqConnection,
   CANCELLED_MARKER_TTL_SECONDS,
@@ -129,13 +129,11 @@ export class TaskRunWorker {
   }
 
   /** Starts taking task runs; what it started is stopped again when starting fails. */
-  async start(): Promise<void> {
-    try {
-      await this.startTaking();
-    } catch (error) {
-      await this.stop().catch(() => {});
-      throw error;
-    }
+  start(): Promise<void> {
+    return startOrStop(
+      () => this.startTaking(),
+      () => this.stop(),
+    );
   }
 
   private async startTaking(): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import { hostname } from "node:os";
 import { buildApi } from "@sluice/api";
+import { startOrStop } from "@sluice/core";
 import { createDatabase, migrateDatabase } from "@sluice/db";
 import { redisKeys } from "@sluice/queue";
 import { Recorder } from "@sluice/recorder";
@@ -50,7 +51,7 @@ export async function serverStartCommand(
     await telemetry.shutdown();
   };
 
-  try {
+  await startOrStop(async () => {
     if (services.has("recorder")) {
       const recorder = new Recorder({
         redis,
@@ -80,10 +81,7 @@ export async function serverStartCommand(
       const address = await app.listen({ host: config.host, port: config.port });
       process.stdout.write(`Sluice API listening on ${address} (UI at /, REST at /api, OpenAPI docs at /docs)\n`);
     }
-  } catch (error) {
-    await stopAll();
-    throw error;
-  }
+  }, stopAll);
   process.stdout.write(`Sluice server running: ${[...services].join(", ")}. Ctrl-C stops it.\n`);
 
   await new Promise<void>((resolve) => {

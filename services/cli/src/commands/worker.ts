@@ -1,6 +1,7 @@
 /** `sluice worker start --pool NAME [--limit N] [--flows DIR]`: run a pool's flow runs until SIGTERM. */
 import { hostname } from "node:os";
 import { resolve } from "node:path";
+import { startOrStop } from "@sluice/core";
 import { createDatabase, PostgresResultStore } from "@sluice/db";
 import { LocalReplies, redisKeys, TaskRunPayloads } from "@sluice/queue";
 import { configureEngine } from "@sluice/sdk";
@@ -132,27 +133,26 @@ export async function workerStartCommand(
     for (const step of steps) await step().catch((error: unknown) => (failed ??= error));
     if (failed !== undefined) throw failed;
   };
-  let metrics: Awaited<ReturnType<typeof startWorkerMetrics>> | null = null;
-  try {
-    await taskWorker.start();
-    await worker.start();
-    if (metricsPort !== undefined) {
-      metrics = await startWorkerMetrics({
-        port: metricsPort,
-        connection: redis,
-        prefix: config.redisPrefix,
-        workPoolName: options.pool,
-        flowRunLimit: limit,
-        taskRunLimit: taskLimit,
-        logger,
-      });
-    }
-  } catch (error) {
-    await stopAll().catch((cleanupError: unknown) =>
-      logger.warn({ err: cleanupError }, "could not stop everything the worker had started"),
-    );
-    throw error;
-  }
+  let metrics = null as Awaited<ReturnType<typeof startWorkerMetrics>> | null; // set inside the start below
+  await startOrStop(
+    async () => {
+      await taskWorker.start();
+      await worker.start();
+      if (metricsPort !== undefined) {
+        metrics = await startWorkerMetrics({
+          port: metricsPort,
+          connection: redis,
+          prefix: config.redisPrefix,
+          workPoolName: options.pool,
+          flowRunLimit: limit,
+          taskRunLimit: taskLimit,
+          logger,
+        });
+      }
+    },
+    stopAll,
+    (error) => logger.warn({ err: error }, "could not stop everything the worker had started"),
+  );
   const heartbeats = startHeartbeats(client, { workPoolName: options.pool, name, intervalSeconds: 10, logger });
   if (metrics) process.stdout.write(`Worker '${name}' metrics at http://0.0.0.0:${metrics.port}/metrics\n`);
   process.stdout.write(

@@ -6,7 +6,7 @@
  * the UI, it stops and ends Cancelled.
  */
 import { hostname } from "node:os";
-import { CancelledError, UnavailableError } from "@sluice/core";
+import { CancelledError, startOrStop, UnavailableError } from "@sluice/core";
 import { createDatabase, migrateDatabase } from "@sluice/db";
 import { FlowRunCancellation, isRecordedUpTo, type RedisKeys, redisKeys } from "@sluice/queue";
 import { Recorder } from "@sluice/recorder";
@@ -64,14 +64,14 @@ export async function startClusterEngine(config: CliConfig, logger: Logger): Pro
     throw new UnavailableError(`Cannot listen for cancellations on Redis: ${String(error)}`, { cause: error });
   }
   engine.watchCancellation = cancellations.watch;
-  try {
-    await recorder.start();
-  } catch (error) {
-    await cancellations.close();
-    redis.disconnect();
-    await database.close();
-    throw error;
-  }
+  await startOrStop(
+    () => recorder.start(),
+    async () => {
+      await cancellations.close();
+      redis.disconnect();
+      await database.close();
+    },
+  );
 
   engine.onLog = (event, label) => printRunLog(event, label);
 
