@@ -73,7 +73,11 @@ describe("the task-run enqueuer", () => {
     const jobs = Array.from({ length: 1200 }, (_, i) => job(randomUUID(), i));
     const outcomes = await addAll(enqueuer, jobs);
     expect(outcomes.every((outcome) => outcome === "added")).toBe(true);
-    expect(batches).toEqual([500, 500, 200]);
+    expect(batches).toEqual([800, 400]);
+    // A full batch goes in chunks of the largest size, 16 of them: BullMQ's work per job is paid
+    // once per 50 runs.
+    const chunkSizes = (await waitingJobs()).map((data) => runsOf(data).length);
+    expect(chunkSizes.slice(0, 16)).toEqual(Array(16).fill(50));
     const waiting = await waitingRuns();
     expect(waiting.map((run) => run.taskRunId)).toEqual(jobs.map((data) => data.taskRunId));
     expect(waiting[700]?.args).toEqual([700]);
