@@ -1,10 +1,11 @@
 /**
  * Where W2's CPU goes: `.map()`s of no-op task runs on the bench's Sluice cluster (a server and two
  * workers), each timed like W2 (until every run is recorded Completed and the flow run is over),
- * with the CPU time and write syscalls (socket writes among them) every process spent meanwhile,
- * read from /proc: the workers, the server (API, recorder, scheduler), and all of the machine's
- * Postgres and Redis processes; and the Redis commands they sent (INFO commandstats). On a shared machine CPU time per task run moves much
- * less than throughput, so this is the figure to compare two versions by. Linux only.
+ * with the CPU time (and the part of it in the kernel) and write syscalls (socket writes among
+ * them) every process spent meanwhile, read from /proc: the workers, the server (API, recorder,
+ * scheduler), and all of the machine's Postgres and Redis processes; and the Redis commands they
+ * sent (INFO commandstats). On a shared machine CPU time per task run moves much less than
+ * throughput, so this is the figure to compare two versions by. Linux only.
  *
  *   npm run bench:cpu -- [--maps 3] [--tasks 20000]
  */
@@ -25,16 +26,24 @@ import { provisionServices } from "./services.js";
 
 const CLOCK_TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
-/** User + system CPU seconds of a process so far (undefined once it is gone). */
-function cpuSeconds(pid: number): number | undefined {
+/** User and system CPU seconds of a process so far (undefined once it is gone). */
+function cpuTimes(pid: number): { user: number; system: number } | undefined {
   try {
     // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
     const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    return { user: Number(fields[11]) / CLOCK_TICKS_PER_SECOND, system: Number(fields[12]) / CLOCK_TICKS_PER_SECOND };
   } catch {
     return undefined;
   }
 }
+
+/** User + system CPU seconds of a process so far. */
+const cpuSeconds = (pid: number) => {
+  const times = cpuTimes(pid);
+  return times && times.user + times.system;
+};
+/** The part of `cpuSeconds` spent in the kernel (system calls: socket reads and writes, mostly). */
+const systemSeconds = (pid: number) => cpuTimes(pid)?.system;
 
 /** Write syscalls of a process so far (socket writes included; undefined once it is gone). */
 function writeCalls(pid: number): number | undefined {
@@ -123,6 +132,7 @@ async function main(): Promise<void> {
       await cluster.truncateRuns();
       const processes = processesOf(cluster);
       const cpuSpent = spentBetween(processes, cpuSeconds);
+      const systemSpent = spentBetween(processes, systemSeconds);
       const writesMade = spentBetween(processes, writeCalls);
       const commandsBefore = await commandCounts(redis);
       const sent = now();
@@ -141,6 +151,7 @@ async function main(): Promise<void> {
       await waitForFlowRuns(cluster, [id], "the map's flow run");
       const seconds = (now() - sent) / 1000;
       const micros = perTaskRun(cpuSpent(), tasks, 1e6);
+      const systemMicros = perTaskRun(systemSpent(), tasks, 1e6);
       const writes = perTaskRun(writesMade(), tasks, 1);
       const commandsAfter = await commandCounts(redis);
       const all = Object.values(micros).reduce((total, value) => total + value, 0);
@@ -153,6 +164,7 @@ async function main(): Promise<void> {
       process.stdout.write(
         `map ${map}/${maps}: ${formatCount(tasks)} task runs in ${seconds.toFixed(2)} s (${formatCount(Math.round(tasks / seconds))}/s)\n` +
           `  CPU µs per task run: ${describe(micros)}; all ${all.toFixed(0)}\n` +
+          `    of which in the kernel: ${describe(systemMicros)}\n` +
           `  write syscalls per task run: ${describe(writes, 2)}\n` +
           `  Redis commands per task run: ${total.toFixed(2)} (${commands
             .slice(0, 6)
