@@ -35,7 +35,7 @@ import {
   type Workload,
 } from "./results.js";
 import { provisionServices, readMachine } from "./services.js";
-import { TRACING_SETTINGS, tracingOverheadRows } from "./tracing.js";
+import { mergeRoundsWithTracingOverhead, TRACING_SETTINGS } from "./tracing.js";
 import { chainPeer, chainSluice } from "./workloads/w1-chain.js";
 import { throughputPeer, throughputSluice } from "./workloads/w2-throughput.js";
 import { latencyPeer, latencySluice } from "./workloads/w3-latency.js";
@@ -323,8 +323,7 @@ async function runBench(
       else await runPeer(runner, workloads, pass.suffix);
     }
   }
-  const results = mergeRounds(passResults);
-  if (traced.length > 0) results.push(...tracingOverheadRows(results));
+  const results = traced.length > 0 ? mergeRoundsWithTracingOverhead(passResults) : mergeRounds(passResults);
   progress.finish();
   if (interrupted) return 130;
 

@@ -5,7 +5,7 @@
  * any OTEL_* variable.
  */
 import { describeReceived, type OtlpReceiver, type Received } from "./otlp-receiver.js";
-import { type Result, round, tracingOn, VARIANT } from "./results.js";
+import { mergeRounds, type Result, round, tracingOn, VARIANT } from "./results.js";
 
 /**
  * The OTEL_* variables of the traced cluster (OTEL_SERVICE_NAME is left to Sluice: sluice-api,
@@ -82,4 +82,14 @@ export function tracingOverheadRows(results: readonly Result[]): Result[] {
     });
   }
   return rows;
+}
+
+/**
+ * The rounds' results merged (`mergeRounds`) with tracing's overhead in each round: a round runs
+ * its traced and untraced clusters one after the other, so the overhead is the median of the
+ * rounds' own. The ratio of the two medians mixes rounds minutes apart, and this machine's speed
+ * drifts between them by more than tracing costs.
+ */
+export function mergeRoundsWithTracingOverhead(rounds: readonly (readonly Result[])[]): Result[] {
+  return mergeRounds(rounds.map((results) => [...results, ...tracingOverheadRows(results)]));
 }
