@@ -33,6 +33,13 @@ export interface RecorderOptions {
   /** Most entries read at once, recorded in one transaction unless they are big. Default 1000. */
   batchSize?: number;
   /**
+   * About how many events one read takes (fewer entries are read when they hold many events each,
+   * as a `.map()`'s do), so that a backlog is recorded in transactions of this size one after the
+   * other, each worked out while Postgres writes the one before, rather than in one ever larger
+   * transaction that alternates with its own preparation. Default 5000 (about 1000 task runs).
+   */
+  eventsPerRead?: number;
+  /**
    * Entries read together are split over several transactions when their event text adds up to
    * more than this many characters (big cache entries, parameters), so a statement never nears
    * Postgres's limits (a jsonb value of 256 MB at most). Default 32 MiB.
@@ -79,6 +86,8 @@ interface DeadLetter {
 /** Entries read together, decoded and worked out for their transactions (see `prepare`). */
 interface PreparedEntries {
   entries: StreamEntry[];
+  /** The read took as many entries as it asked for: more are likely waiting. */
+  full: boolean;
   /** One transaction each; `ids` names the entry of each event (for dead letters). */
   parts: { events: RunEvent[]; ids: string[]; prepared: PreparedEvents }[];
   undecodable: DeadLetter[];
@@ -96,6 +105,9 @@ export class Recorder {
   private readonly deadLetterStream: string;
   private readonly logger: RecorderLogger;
   private readonly batchSize: number;
+  private readonly eventsPerRead: number;
+  /** Entries the next read takes: `eventsPerRead` at the events per entry of the last read, at most `batchSize`. */
+  private readCount: number;
   private readonly maxTransactionChars: number;
   private readonly blockMs: number;
   private readonly claimMinIdleMs: number;
@@ -136,6 +148,8 @@ export class Recorder {
     this.deadLetterStream = `${options.keys.eventStream}:dead`;
     this.logger = options.logger ?? noopLogger;
     this.batchSize = options.batchSize ?? 1000;
+    this.eventsPerRead = options.eventsPerRead ?? 5000;
+    this.readCount = this.batchSize;
     this.maxTransactionChars = options.maxTransactionChars ?? 32 * 1024 * 1024;
     this.blockMs = options.blockMs ?? 1000;
     this.claimMinIdleMs = options.claimMinIdleMs ?? 30_000;
@@ -224,7 +238,7 @@ export class Recorder {
           await this.trim(connection);
         }
         if (ownPendingFrom !== null) {
-          const entries = await this.read(connection, ownPendingFrom);
+          const [entries] = await this.read(connection, ownPendingFrom);
           ownPendingFrom = entries.at(-1)?.id ?? null;
           await this.process(connection, this.prepare(entries));
         } else {
@@ -233,18 +247,17 @@ export class Recorder {
             ownPendingFrom = "0";
             continue;
           }
-          const batch = ahead ?? this.prepare(await this.read(connection, ">"));
+          const batch = ahead ?? this.prepare(...(await this.read(connection, ">")));
           if (batch.entries.length === 0) continue;
           // Behind (a full read: more is waiting), the next batch is read ahead. Keeping up, it is
           // read after the commit and holds everything that came during the transaction: read
           // ahead, it would hold only what came before the first write, and the recorder would
           // write more, smaller transactions, each paying the lock, the tombstone check and the
           // acknowledgement, for no gain, as nothing waits.
-          const behind = batch.entries.length >= this.batchSize;
           await this.process(
             connection,
             batch,
-            behind
+            batch.full
               ? () => {
                   // Stopping: nothing more is taken from the stream.
                   if (this.running) this.readingAhead ??= this.readAhead(connection);
@@ -303,7 +316,7 @@ export class Recorder {
    */
   private async readAhead(connection: Redis): Promise<PreparedEntries | "reread"> {
     try {
-      return this.prepare(await this.readGroup(connection, ">", false));
+      return this.prepare(...(await this.readGroup(connection, ">", false)));
     } catch (error) {
       this.logger.debug({ err: error }, "could not read ahead; reading this consumer's pending entries again");
       return "reread";
@@ -314,7 +327,7 @@ export class Recorder {
    * Reads in the loop's Redis phase (see stop()): new entries (">"), waiting up to blockMs, or
    * this consumer's pending ones after an id.
    */
-  private async read(connection: Redis, from: string): Promise<StreamEntry[]> {
+  private async read(connection: Redis, from: string): Promise<[entries: StreamEntry[], full: boolean]> {
     this.phase = "redis";
     try {
       return await this.readGroup(connection, from, from === ">");
@@ -323,20 +336,30 @@ export class Recorder {
     }
   }
 
-  /** XREADGROUP: entries after `from` (">": new ones), waiting up to blockMs for them when `wait`. */
-  private async readGroup(connection: Redis, from: string, wait: boolean): Promise<StreamEntry[]> {
+  /**
+   * XREADGROUP: entries after `from` (">": new ones), waiting up to blockMs for them when `wait`;
+   * and whether it took as many as it asked for.
+   */
+  private async readGroup(
+    connection: Redis,
+    from: string,
+    wait: boolean,
+  ): Promise<[entries: StreamEntry[], full: boolean]> {
+    const count = this.readCount;
     const block = wait ? ["BLOCK", this.blockMs] : [];
-    const args = ["GROUP", this.group, this.consumer, "COUNT", this.batchSize, ...block, "STREAMS", this.stream, from];
+    const args = ["GROUP", this.group, this.consumer, "COUNT", count, ...block, "STREAMS", this.stream, from];
     const reply = await connection.call("XREADGROUP", args);
-    return parseStreamEntries((reply as [string, unknown][] | null)?.[0]?.[1]);
+    const entries = parseStreamEntries((reply as [string, unknown][] | null)?.[0]?.[1]);
+    return [entries, entries.length >= count];
   }
 
-  /** Decodes the entries and works out their transactions (no I/O). */
-  private prepare(entries: StreamEntry[]): PreparedEntries {
+  /** Decodes the entries and works out their transactions (no I/O); learns their size for the next read. */
+  private prepare(entries: StreamEntry[], full = false): PreparedEntries {
     const undecodable: DeadLetter[] = [];
     const parts: PreparedEntries["parts"] = [];
     let part = { events: [] as RunEvent[], ids: [] as string[] };
     let partChars = 0;
+    let events = 0;
     const endPart = () => parts.push(...this.preparePart(part.events, part.ids, undecodable));
     for (const { id, fields } of entries) {
       // null: the entry was trimmed away while pending; there is nothing to record, only to ack.
@@ -355,13 +378,18 @@ export class Recorder {
         partChars = 0;
       }
       partChars += payload.length;
+      events += decoded.length;
       for (const event of decoded) {
         part.events.push(event);
         part.ids.push(id);
       }
     }
     endPart();
-    return { entries, parts, undecodable };
+    if (events > 0) {
+      const eventsPerEntry = events / entries.length;
+      this.readCount = Math.max(1, Math.min(this.batchSize, Math.round(this.eventsPerRead / eventsPerEntry)));
+    }
+    return { entries, full, parts, undecodable };
   }
 
   /**

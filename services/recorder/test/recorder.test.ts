@@ -10,7 +10,7 @@ import {
   listLogs,
   withDatabaseName,
 } from "@sluice/db";
-import { EVENT_FIELD, isRecordedUpTo, RedisEventSink, type RedisKeys, redisKeys } from "@sluice/queue";
+import { EVENT_FIELD, encodeEvents, isRecordedUpTo, RedisEventSink, type RedisKeys, redisKeys } from "@sluice/queue";
 import { Recorder, type RecorderOptions } from "@sluice/recorder";
 import { createTestContext, type TestContext } from "@sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -249,6 +249,28 @@ describe("Recorder", () => {
       expect(await getTaskRun(database.db, run.taskRunIds[0] ?? "")).toMatchObject({ stateType: "COMPLETED" });
     }
     expect(first.stats.entriesAcked + second.stats.entriesAcked).toBe(runs.length);
+  });
+
+  it("records a backlog of big entries (a .map()'s) in transactions of about eventsPerRead events, one after the other", async () => {
+    const rec = recorder({ eventsPerRead: 200 });
+    await rec.start();
+    // One entry of 44 events first: the recorder learns how big entries are.
+    const firstId = await emit(flowRunEvents(10).events, { batched: true });
+    await waitFor(() => recordedUpTo(firstId), "the first entry");
+    const batchesBefore = rec.stats.batchesRecorded;
+    // Then 30 such entries at once (one MULTI): reads of 5 entries (220 events) each, not all 30 in one.
+    const runs = Array.from({ length: 30 }, () => flowRunEvents(10));
+    const multi = ctx.redis.multi();
+    for (const run of runs) multi.xadd(keys.eventStream, "*", EVENT_FIELD, encodeEvents(run.events));
+    const added = (await multi.exec()) ?? [];
+    const lastId = String(added.at(-1)?.[1]);
+    await waitFor(() => recordedUpTo(lastId), "the backlog to be recorded");
+    expect(rec.stats.batchesRecorded - batchesBefore).toBeGreaterThanOrEqual(6);
+    for (const run of runs) {
+      expect(await getFlowRun(database.db, run.flowRunId)).toMatchObject({ stateType: "COMPLETED" });
+      expect(await getTaskRun(database.db, run.taskRunIds[9] ?? "")).toMatchObject({ stateType: "COMPLETED" });
+    }
+    expect(await pendingCount()).toBe(0);
   });
 
   it("resumes its own pending entries right away when restarted under the same name", async () => {
