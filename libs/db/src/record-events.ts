@@ -20,12 +20,14 @@ import {
   type TaskRunCreatedEvent,
 } from "@sluice/core";
 import { deletedFlowRunsAmong } from "./deleted-flow-runs.js";
+import { pgErrorCode } from "./errors.js";
 import { type FreshRunState, freshRunState, NO_STATE } from "./fresh-run-state.js";
 import { textArrayLiteral, toJsonParam } from "./json-param.js";
 import { type DbHandle, type SqlExecutor, withTransaction } from "./queryable.js";
 import {
   applyStatesSql,
   FLOW_RUN_TABLES,
+  failingOnExistingIds,
   INSERT_FLOW_RUNS,
   INSERT_FLOWS,
   INSERT_FRESH_TASK_RUNS,
@@ -122,6 +124,16 @@ export interface RecordOptions {
 }
 
 /**
+ * How the batch's task runs, task-run states and log lines go in (the bulk of a batch):
+ * "new" when they are expected to be, failing on a row whose id exists (see SKIP_EXISTING_IDS);
+ * "replayed" skipping such rows. Flow runs and their states always skip them: a flow run created
+ * through the API is created again by the worker that runs it.
+ */
+type Inserts = "new" | "replayed";
+
+const UNIQUE_VIOLATION = "23505";
+
+/**
  * Writes a batch of events in one transaction. Replaying a batch (or any part of it, in any
  * order) leaves the same rows. Events of an unknown kind are skipped.
  */
@@ -132,15 +144,29 @@ export async function recordEvents(
 ): Promise<void> {
   const prepared = "batch" in events ? events : prepareEvents(events);
   if (prepared.size === 0) return;
+  let whileWriting = options.whileWriting;
+  const writing = () => {
+    whileWriting?.();
+    whileWriting = undefined;
+  };
+  try {
+    await writeBatch(handle, prepared, "new", writing);
+  } catch (error) {
+    // A row of the batch is there already (its events were recorded before): rolled back, and
+    // written again skipping such rows.
+    if (pgErrorCode(error) !== UNIQUE_VIOLATION) throw error;
+    await writeBatch(handle, prepared, "replayed", writing);
+  }
+}
+
+async function writeBatch(handle: DbHandle, prepared: PreparedEvents, inserts: Inserts, writing: () => void) {
   await withTransaction(handle, async (locking) => {
     await locking.query({ name: "sluice_lock_recording", text: LOCK_RECORDING });
     const deleted = await deletedFlowRunsAmong(locking, prepared.flowRunIds);
-    let writing = options.whileWriting;
     const client: SqlExecutor = {
       query: <Row>(statement: Parameters<SqlExecutor["query"]>[0]) => {
         const result = locking.query<Row>(statement);
-        writing?.();
-        writing = undefined;
+        writing();
         return result;
       },
     };
@@ -151,10 +177,10 @@ export async function recordEvents(
     if (batch.flowRuns !== null) await run(client, "sluice_insert_flow_runs", INSERT_FLOW_RUNS, batch.flowRuns);
     if (batch.traceIds !== null)
       await run(client, "sluice_set_flow_run_trace_ids", SET_FLOW_RUN_TRACE_IDS, batch.traceIds);
-    const settled = await insertTaskRuns(client, batch);
-    await recordStates(client, FLOW_RUN_TABLES, batch.flowRunStates);
-    await recordStates(client, TASK_RUN_TABLES, batch.taskRunStates, settled);
-    if (batch.logs !== null) await run(client, "sluice_insert_logs", INSERT_LOGS, batch.logs);
+    const settled = await insertTaskRuns(client, batch, inserts);
+    await recordStates(client, FLOW_RUN_TABLES, batch.flowRunStates, "replayed");
+    await recordStates(client, TASK_RUN_TABLES, batch.taskRunStates, inserts, settled);
+    if (batch.logs !== null) await insert(client, "sluice_insert_logs", INSERT_LOGS, inserts, batch.logs);
     if (batch.cacheEntries !== null) {
       await run(client, "sluice_upsert_task_cache", UPSERT_TASK_CACHE, batch.cacheEntries);
     }
@@ -183,21 +209,21 @@ function freshTaskRunsParam(batch: Partitioned): string | null {
  * current state; the others plainly, their state applied by `recordStates`. Returns the ids of
  * the runs inserted with their state, which need nothing more.
  */
-async function insertTaskRuns(client: SqlExecutor, prepared: PreparedEvents): Promise<Set<string>> {
+async function insertTaskRuns(client: SqlExecutor, prepared: PreparedEvents, inserts: Inserts): Promise<Set<string>> {
   const settled = new Set<string>();
   const { taskRuns } = prepared.batch;
   if (taskRuns.length === 0) return settled;
   if (prepared.freshTaskRuns !== null) {
-    const rows = await client.query<{ id: string }>({
-      name: "sluice_insert_fresh_task_runs",
-      text: INSERT_FRESH_TASK_RUNS,
-      values: [prepared.freshTaskRuns],
-    });
+    const rows = await client.query<{ id: string }>(
+      insertStatement("sluice_insert_fresh_task_runs", INSERT_FRESH_TASK_RUNS, inserts, prepared.freshTaskRuns),
+    );
     for (const { id } of rows) settled.add(id);
   }
   const rest = taskRuns.filter((e) => !settled.has(e.taskRun.id));
-  if (rest.length > 0)
-    await run(client, "sluice_insert_task_runs", INSERT_TASK_RUNS, toJsonParam(rest.map((event) => taskRunRow(event))));
+  if (rest.length > 0) {
+    const rows = toJsonParam(rest.map((event) => taskRunRow(event)));
+    await insert(client, "sluice_insert_task_runs", INSERT_TASK_RUNS, inserts, rows);
+  }
   return settled;
 }
 
@@ -209,10 +235,11 @@ async function recordStates(
   client: SqlExecutor,
   tables: RunTables,
   prepared: PreparedStates,
+  inserts: Inserts,
   settled?: ReadonlySet<string>,
 ): Promise<void> {
   if (prepared.rows !== null) {
-    await run(client, `sluice_insert_${tables.kind}_states`, insertStatesSql(tables), prepared.rows);
+    await insert(client, `sluice_insert_${tables.kind}_states`, insertStatesSql(tables), inserts, prepared.rows);
   }
   const runIds = settled && settled.size > 0 ? prepared.runIds.filter((id) => !settled.has(id)) : prepared.runIds;
   if (runIds.length === 0) return;
@@ -222,6 +249,18 @@ async function recordStates(
 
 async function run(client: SqlExecutor, name: string, text: string, param: unknown): Promise<void> {
   await client.query({ name, text, values: [param] });
+}
+
+/** An insert that skips existing ids, as `inserts` says (see SKIP_EXISTING_IDS). */
+async function insert(client: SqlExecutor, name: string, text: string, inserts: Inserts, param: unknown) {
+  await client.query(insertStatement(name, text, inserts, param));
+}
+
+function insertStatement(name: string, text: string, inserts: Inserts, param: unknown) {
+  // Each text is prepared once per connection under its own name.
+  return inserts === "new"
+    ? { name: `${name}_new`, text: failingOnExistingIds(text), values: [param] }
+    : { name, text, values: [param] };
 }
 
 /** The flow runs the batch's runs and states are about (their own, or their task runs' flow run). */

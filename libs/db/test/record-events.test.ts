@@ -109,6 +109,25 @@ describe("recordEvents", () => {
     expect(await snapshot()).toEqual(first);
   });
 
+  it("records a batch holding events recorded before beside new ones: the new ones written, nothing doubled", async () => {
+    const old = completedFlowRun();
+    const fresh = completedFlowRun();
+    await recordEvents(database, old.events);
+    const oldRows = await snapshot();
+    // A recorder that died after its commit, before acknowledging: its entries read again with new
+    // ones, and one of the new entries delivered twice.
+    await recordEvents(database, [...old.events, ...fresh.events, ...fresh.events.slice(3, 6)]);
+    expect(await getTaskRun(database.db, fresh.taskRunId)).toMatchObject({ stateType: "COMPLETED" });
+    expect(await getTaskRunStates(database.db, fresh.taskRunId)).toHaveLength(3);
+    expect(await listLogs(database.db, { flowRunId: fresh.flowRunId })).toHaveLength(2);
+    const after = await snapshot();
+    for (const table of ["task_runs", "task_run_states", "logs"]) {
+      const before = oldRows[table] ?? [];
+      expect(after[table]).toHaveLength(before.length * 2);
+      expect(after[table]).toEqual(expect.arrayContaining(before));
+    }
+  });
+
   it("keeps the newest state current when states arrive out of order", async () => {
     const created = flowRunCreated();
     const id = created.flowRun.id;
