@@ -2,8 +2,11 @@
  * Lets the write paths take whatever handle the caller has: a Database, a pg pool or a drizzle db
  * on a Postgres server, or the embedded database (PGlite, or its drizzle handle).
  */
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 import type { AnySluiceDb, Database, SluiceDb } from "./client.js";
 import type { EmbeddedDatabase, EmbeddedDb } from "./embedded.js";
 
@@ -13,6 +16,12 @@ type Connection = pg.Pool | pg.PoolClient | pg.Client;
 /** One statement of a transaction; `name` lets Postgres servers prepare it once per connection. */
 export interface SqlExecutor {
   query<Row = Record<string, unknown>>(statement: { name?: string; text: string; values?: unknown[] }): Promise<Row[]>;
+  /**
+   * `COPY … FROM STDIN` (`statement`) fed with `text`, rows in COPY's text format (see
+   * copy-text.ts): on a Postgres server only, where it costs about half of what inserting the
+   * same rows from a jsonb parameter does.
+   */
+  copyFrom?(statement: string, text: Buffer): Promise<void>;
 }
 
 function isPGlite(value: unknown): value is PGlite {
@@ -66,6 +75,8 @@ export async function withTransaction<T>(handle: DbHandle, work: (sql: SqlExecut
       const result = await work({
         query: async <Row>(statement: { name?: string; text: string; values?: unknown[] }) =>
           (await client.query(statement)).rows as Row[],
+        copyFrom: (statement: string, text: Buffer) =>
+          pipeline(Readable.from([text]), client.query(copyFrom(statement))),
       });
       await client.query("COMMIT");
       return result;

@@ -125,6 +125,11 @@ FROM jsonb_array_elements($1::jsonb) AS t
 ${SKIP_EXISTING_IDS}`;
 }
 
+/** The same rows as `insertStatesSql`'s, by COPY (see `SqlExecutor.copyFrom`); fails on an existing id. */
+export function copyStatesSql({ history, runIdColumn }: RunTables): string {
+  return `COPY ${history} (id, ${runIdColumn}, type, name, timestamp, message, data, run_count, scheduled_time, force) FROM STDIN`;
+}
+
 /**
  * Locks the run rows about to be updated, in id order (so two recorders never deadlock), before
  * the apply statement runs: that statement then starts with a snapshot that includes every state
@@ -260,6 +265,9 @@ WHERE r.id = c.id
     OR r.start_time IS DISTINCT FROM least(r.start_time, c.start_time)
     OR r.total_run_time IS DISTINCT FROM coalesce(c.total_run_time, r.total_run_time))`;
 }
+
+/** The same rows as INSERT_LOGS's, by COPY (see `SqlExecutor.copyFrom`); fails on an existing id. */
+export const COPY_LOGS = "COPY logs (id, flow_run_id, task_run_id, name, level, message, timestamp) FROM STDIN";
 
 export const INSERT_LOGS = `
 INSERT INTO logs (id, flow_run_id, task_run_id, name, level, message, timestamp)

@@ -19,6 +19,7 @@ import {
   type StateEvent,
   type TaskRunCreatedEvent,
 } from "@sluice/core";
+import { toCopyText } from "./copy-text.js";
 import { deletedFlowRunsAmong } from "./deleted-flow-runs.js";
 import { pgErrorCode } from "./errors.js";
 import { type FreshRunState, freshRunState, NO_STATE } from "./fresh-run-state.js";
@@ -26,6 +27,8 @@ import { textArrayLiteral, toJsonParam } from "./json-param.js";
 import { type DbHandle, type SqlExecutor, withTransaction } from "./queryable.js";
 import {
   applyStatesSql,
+  COPY_LOGS,
+  copyStatesSql,
   FLOW_RUN_TABLES,
   failingOnExistingIds,
   INSERT_FLOW_RUNS,
@@ -69,16 +72,29 @@ export interface PreparedEvents {
   readonly freshTaskRuns: string | null;
   readonly flowRunStates: PreparedStates;
   readonly taskRunStates: PreparedStates;
-  readonly logs: string | null;
+  readonly logs: PreparedRows | null;
   readonly cacheEntries: string | null;
+}
+
+/**
+ * Rows of a batch's bulk (task-run states, log lines): new ones go in by COPY, whose text is built
+ * ahead; a replay (or the embedded database) inserts them from a jsonb parameter built then.
+ */
+interface PreparedRows {
+  rows: unknown[][];
+  /** Undefined for rows that never go in by COPY (flow-run states). */
+  copy?: Buffer;
 }
 
 interface PreparedStates {
   /** The history rows to insert. */
-  rows: string | null;
+  rows: PreparedRows | null;
   /** The runs whose current state is derived again afterwards, in id order (see `lockRunsSql`). */
   runIds: string[];
 }
+
+/** The jsonb column of a state row (`stateRow`). */
+const STATE_DATA_COLUMN = 6;
 
 /** Works the batch out (see PreparedEvents): no database needed. */
 export function prepareEvents(events: readonly RunEvent[]): PreparedEvents {
@@ -98,22 +114,32 @@ function prepareBatch(batch: Partitioned, size: number): PreparedEvents {
     flowRunStates: prepareStates(
       batch.flowRunStates,
       batch.flowRuns.map((e) => e.flowRun.id),
+      false,
     ),
     taskRunStates: prepareStates(
       batch.taskRunStates,
       batch.taskRuns.map((e) => e.taskRun.id),
+      true,
     ),
-    logs: batch.logs.length > 0 ? toJsonParam(batch.logs.map(logRow)) : null,
+    logs: batch.logs.length > 0 ? copyableRows(batch.logs.map(logRow)) : null,
     cacheEntries: batch.cacheEntries.length > 0 ? toJsonParam(batch.cacheEntries.map(cacheRow)) : null,
   };
 }
 
-function prepareStates(states: StateEvent[], createdRunIds: string[]): PreparedStates {
+function prepareStates(states: StateEvent[], createdRunIds: string[], copied: boolean): PreparedStates {
+  const rows = states.map(stateRow);
   return {
-    rows: states.length > 0 ? toJsonParam(states.map(stateRow)) : null,
+    rows: rows.length === 0 ? null : copied ? copyableRows(rows, STATE_DATA_COLUMN) : { rows },
     runIds: [...new Set([...states.map((s) => s.runId), ...createdRunIds])].sort(),
   };
 }
+
+const copyableRows = (rows: unknown[][], jsonColumn?: number): PreparedRows => ({
+  rows,
+  // Encoded now: the text, built a field at a time, is then garbage at once, not held (as a tree
+  // of small strings that outlives a young-generation collection) until the transaction sends it.
+  copy: Buffer.from(toCopyText(rows, jsonColumn)),
+});
 
 export interface RecordOptions {
   /**
@@ -170,6 +196,14 @@ async function writeBatch(handle: DbHandle, prepared: PreparedEvents, inserts: I
         return result;
       },
     };
+    const { copyFrom } = locking;
+    if (copyFrom) {
+      client.copyFrom = (statement, text) => {
+        const result = copyFrom(statement, text);
+        writing();
+        return result;
+      };
+    }
     // Rarely any: only then is the batch worked out again without them.
     const batch =
       deleted.size === 0 ? prepared : prepareBatch(withoutDeletedRuns(prepared.batch, deleted), prepared.size);
@@ -180,7 +214,8 @@ async function writeBatch(handle: DbHandle, prepared: PreparedEvents, inserts: I
     const settled = await insertTaskRuns(client, batch, inserts);
     await recordStates(client, FLOW_RUN_TABLES, batch.flowRunStates, "replayed");
     await recordStates(client, TASK_RUN_TABLES, batch.taskRunStates, inserts, settled);
-    if (batch.logs !== null) await insert(client, "sluice_insert_logs", INSERT_LOGS, inserts, batch.logs);
+    if (batch.logs !== null)
+      await insertRows(client, "sluice_insert_logs", INSERT_LOGS, COPY_LOGS, inserts, batch.logs);
     if (batch.cacheEntries !== null) {
       await run(client, "sluice_upsert_task_cache", UPSERT_TASK_CACHE, batch.cacheEntries);
     }
@@ -239,7 +274,8 @@ async function recordStates(
   settled?: ReadonlySet<string>,
 ): Promise<void> {
   if (prepared.rows !== null) {
-    await insert(client, `sluice_insert_${tables.kind}_states`, insertStatesSql(tables), inserts, prepared.rows);
+    const name = `sluice_insert_${tables.kind}_states`;
+    await insertRows(client, name, insertStatesSql(tables), copyStatesSql(tables), inserts, prepared.rows);
   }
   const runIds = settled && settled.size > 0 ? prepared.runIds.filter((id) => !settled.has(id)) : prepared.runIds;
   if (runIds.length === 0) return;
@@ -249,6 +285,19 @@ async function recordStates(
 
 async function run(client: SqlExecutor, name: string, text: string, param: unknown): Promise<void> {
   await client.query({ name, text, values: [param] });
+}
+
+/** New rows by COPY where the connection can (`copyStatement`), else as `insert` does. */
+async function insertRows(
+  client: SqlExecutor,
+  name: string,
+  text: string,
+  copyStatement: string,
+  inserts: Inserts,
+  { rows, copy }: PreparedRows,
+): Promise<void> {
+  if (inserts === "new" && copy !== undefined && client.copyFrom) return client.copyFrom(copyStatement, copy);
+  await insert(client, name, text, inserts, toJsonParam(rows));
 }
 
 /** An insert that skips existing ids, as `inserts` says (see SKIP_EXISTING_IDS). */
@@ -403,9 +452,10 @@ function stateRow(event: StateEvent): unknown[] {
     event.timestamp,
     event.message,
     event.data,
-    event.runCount,
+    // As the columns default them: COPY sets what it is given, null included.
+    event.runCount ?? 0,
     event.scheduledTime,
-    event.force,
+    event.force ?? false,
   ];
 }
 

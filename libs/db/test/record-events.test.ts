@@ -204,6 +204,36 @@ describe("recordEvents", () => {
     expect(logs.rows).toEqual([{ message: 'line with "quotes" and \\ backslash', level: 20, flow_run_id: null }]);
   });
 
+  it("keeps tabs, line breaks and backslashes in states and log lines, and drops what Postgres cannot hold (NUL, a lone surrogate)", async () => {
+    const created = taskRunCreated(null);
+    const id = created.taskRun.id;
+    const text = "tab\there\nnext line\r\nC:\\dir\\n \\N \u0000nul \ud800lone";
+    const kept = "tab\there\nnext line\r\nC:\\dir\\n \\N nul \ufffdlone";
+    await recordEvents(database, [
+      created,
+      state("task_run", id, "Pending", 0, { message: text }),
+      state("task_run", id, "Running", 1, { runCount: 1 }),
+      log(null, id, text, 1),
+      state("task_run", id, "Completed", 2, { runCount: 1, data: { text, rows: [1, null, "\\N"] } }),
+    ]);
+    const states = await getTaskRunStates(database.db, id);
+    expect(states.map((s) => [s.name, s.message, s.data])).toEqual([
+      ["Pending", kept, null],
+      ["Running", null, null],
+      ["Completed", null, { text: kept, rows: [1, null, "\\N"] }],
+    ]);
+    const logs = await database.pool.query("SELECT message FROM logs WHERE task_run_id = $1", [id]);
+    expect(logs.rows).toEqual([{ message: kept }]);
+    // A string result is kept as a JSON string.
+    const other = taskRunCreated(null);
+    await recordEvents(database, [
+      other,
+      state("task_run", other.taskRun.id, "Completed", 3, { runCount: 1, data: "done\tok" }),
+    ]);
+    expect(await getTaskRun(database.db, other.taskRun.id)).toMatchObject({ result: "done\tok" });
+    expect((await getTaskRunStates(database.db, other.taskRun.id))[0]?.data).toBe("done\tok");
+  });
+
   it("never overwrites a terminal state with a later unforced one, but applies a forced retry", async () => {
     const created = taskRunCreated(null);
     const id = created.taskRun.id;

@@ -1,0 +1,46 @@
+/**
+ * Rows in the text format of Postgres's COPY: a line per row, fields separated by tabs, `\N` for
+ * null, and backslash, tab, newline and carriage return escaped with a backslash. Values are
+ * cleaned as jsonb parameters are (json-param.ts): NUL dropped, a lone UTF-16 surrogate replaced,
+ * since Postgres text holds neither.
+ */
+import { storableJson } from "./json-param.js";
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const ESCAPED = /[\\\t\n\r]/;
+const ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+const escapeChar = (char: string) => ESCAPES[char] ?? char;
+
+/** Text as COPY reads it back: cleaned, then escaped (most fields, ids and timestamps, need neither). */
+function copyText(text: string): string {
+  const storable =
+    text.includes("\u0000") || SURROGATE.test(text)
+      ? text.replaceAll("\u0000", "").replace(LONE_SURROGATE, "\uFFFD")
+      : text;
+  return ESCAPED.test(storable) ? storable.replace(/[\\\t\n\r]/g, escapeChar) : storable;
+}
+
+/** One field: null or undefined as null; in a jsonb column (`json`) any other value as JSON. */
+function copyField(value: unknown, json: boolean): string {
+  if (value === null || value === undefined) return "\\N";
+  if (typeof value === "string" && !json) return copyText(value);
+  if (json || typeof value === "object") return copyText(storableJson(JSON.stringify(value)));
+  return String(value);
+}
+
+/**
+ * The rows as COPY text, each row's fields in the order of the COPY statement's columns; the
+ * column at `jsonColumn` (if any) is jsonb.
+ */
+export function toCopyText(rows: readonly (readonly unknown[])[], jsonColumn = -1): string {
+  let text = "";
+  for (const row of rows) {
+    for (let column = 0; column < row.length; column++) {
+      text += column === 0 ? "" : "\t";
+      text += copyField(row[column], column === jsonColumn);
+    }
+    text += "\n";
+  }
+  return text;
+}
