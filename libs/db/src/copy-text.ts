@@ -21,11 +21,19 @@ function copyText(text: string): string {
   return ESCAPED.test(storable) ? storable.replace(/[\\\t\n\r]/g, escapeChar) : storable;
 }
 
-/** One field: null or undefined as null; in a jsonb column (`json`) any other value as JSON. */
+/**
+ * One field: null or undefined as null; in a jsonb column (`json`) any other value as JSON, JSON's
+ * null as null. As in a jsonb parameter (`nullif(t->n, 'null')`), a number JSON cannot hold
+ * (Infinity, NaN: `JSON.parse` makes 1e400 Infinity) is null.
+ */
 function copyField(value: unknown, json: boolean): string {
   if (value === null || value === undefined) return "\\N";
   if (typeof value === "string" && !json) return copyText(value);
-  if (json || typeof value === "object") return copyText(storableJson(JSON.stringify(value)));
+  if (json || typeof value === "object") {
+    const text = JSON.stringify(value);
+    return text === "null" ? "\\N" : copyText(storableJson(text));
+  }
+  if (typeof value === "number" && !Number.isFinite(value)) return "\\N";
   return String(value);
 }
 

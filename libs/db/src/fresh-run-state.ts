@@ -9,6 +9,7 @@
  * Any other history returns null, and the run takes the SQL path.
  */
 import { isTerminal, type StateEvent, timestampMicros } from "@sluice/core";
+import { orDefault } from "./json-param.js";
 
 /** The run row's state and timing columns, as the batch statement reads them. */
 export interface FreshRunState {
@@ -73,7 +74,7 @@ export function freshRunState(states: readonly StateEvent[]): FreshRunState | nu
     state_name: state.name,
     state_timestamp: state.timestamp,
     state_message: state.message,
-    run_count: state.runCount ?? 0,
+    run_count: orDefault(state.runCount, 0),
     start_time: startTime,
     end_time: isTerminal(state.type) ? state.timestamp : null,
     total_run_time: totalRunMicros / 1_000_000,

@@ -31,3 +31,11 @@ export function textArrayLiteral(values: readonly string[] | null | undefined): 
 export function uuidArrayLiteral(ids: readonly string[]): string {
   return `{${ids.join(",")}}`;
 }
+
+/**
+ * `value`, or `fallback` where a jsonb parameter would carry null: null, undefined, or a number
+ * JSON cannot hold (Infinity, NaN; `JSON.parse` makes 1e400 Infinity). For NOT NULL columns with
+ * a default, written from values rather than from JSON (COPY, a worked-out current state).
+ */
+export const orDefault = <T>(value: T | null | undefined, fallback: T): T =>
+  value === null || value === undefined || (typeof value === "number" && !Number.isFinite(value)) ? fallback : value;

@@ -23,7 +23,7 @@ import { toCopyText } from "./copy-text.js";
 import { deletedFlowRunsAmong } from "./deleted-flow-runs.js";
 import { pgErrorCode } from "./errors.js";
 import { type FreshRunState, freshRunState, NO_STATE } from "./fresh-run-state.js";
-import { textArrayLiteral, toJsonParam } from "./json-param.js";
+import { orDefault, textArrayLiteral, toJsonParam } from "./json-param.js";
 import { type DbHandle, type SqlExecutor, withTransaction } from "./queryable.js";
 import {
   applyStatesSql,
@@ -453,9 +453,9 @@ function stateRow(event: StateEvent): unknown[] {
     event.message,
     event.data,
     // As the columns default them: COPY sets what it is given, null included.
-    event.runCount ?? 0,
+    orDefault(event.runCount, 0),
     event.scheduledTime,
-    event.force ?? false,
+    orDefault(event.force, false),
   ];
 }
 

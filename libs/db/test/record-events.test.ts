@@ -234,6 +234,19 @@ describe("recordEvents", () => {
     expect((await getTaskRunStates(database.db, other.taskRun.id))[0]?.data).toBe("done\tok");
   });
 
+  it("records a number JSON cannot hold (1e400 parses as Infinity) as a jsonb parameter has it, new or replayed", async () => {
+    const created = taskRunCreated(null);
+    const id = created.taskRun.id;
+    const odd = state("task_run", id, "Running", 1, { runCount: Number.POSITIVE_INFINITY, data: Number.NaN });
+    const events = [created, state("task_run", id, "Pending", 0), odd];
+    await recordEvents(database, events);
+    const rows = () =>
+      database.pool.query("SELECT run_count, data IS NULL AS no_data FROM task_run_states WHERE id = $1", [odd.id]);
+    expect((await rows()).rows).toEqual([{ run_count: 0, no_data: true }]);
+    await recordEvents(database, events);
+    expect((await rows()).rows).toEqual([{ run_count: 0, no_data: true }]);
+  });
+
   it("never overwrites a terminal state with a later unforced one, but applies a forced retry", async () => {
     const created = taskRunCreated(null);
     const id = created.taskRun.id;
