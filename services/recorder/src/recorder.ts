@@ -106,7 +106,10 @@ export class Recorder {
   private readonly logger: RecorderLogger;
   private readonly batchSize: number;
   private readonly eventsPerRead: number;
-  /** Entries the next read takes: `eventsPerRead` at the events per entry of the last read, at most `batchSize`. */
+  /**
+   * Entries the next read (or reclaim) takes: `eventsPerRead` at the events per entry of the last
+   * read, at most `batchSize`.
+   */
   private readCount: number;
   private readonly maxTransactionChars: number;
   private readonly blockMs: number;
@@ -149,7 +152,9 @@ export class Recorder {
     this.logger = options.logger ?? noopLogger;
     this.batchSize = options.batchSize ?? 1000;
     this.eventsPerRead = options.eventsPerRead ?? 5000;
-    this.readCount = this.batchSize;
+    // One entry first (after a restart into a backlog, its entries' size is unknown): the reads
+    // after it take what the first one learned.
+    this.readCount = 1;
     this.maxTransactionChars = options.maxTransactionChars ?? 32 * 1024 * 1024;
     this.blockMs = options.blockMs ?? 1000;
     this.claimMinIdleMs = options.claimMinIdleMs ?? 30_000;
@@ -360,6 +365,7 @@ export class Recorder {
     let part = { events: [] as RunEvent[], ids: [] as string[] };
     let partChars = 0;
     let events = 0;
+    let decodedEntries = 0;
     const endPart = () => parts.push(...this.preparePart(part.events, part.ids, undecodable));
     for (const { id, fields } of entries) {
       // null: the entry was trimmed away while pending; there is nothing to record, only to ack.
@@ -379,6 +385,7 @@ export class Recorder {
       }
       partChars += payload.length;
       events += decoded.length;
+      decodedEntries++;
       for (const event of decoded) {
         part.events.push(event);
         part.ids.push(id);
@@ -386,7 +393,7 @@ export class Recorder {
     }
     endPart();
     if (events > 0) {
-      const eventsPerEntry = events / entries.length;
+      const eventsPerEntry = events / decodedEntries;
       this.readCount = Math.max(1, Math.min(this.batchSize, Math.round(this.eventsPerRead / eventsPerEntry)));
     }
     return { entries, full, parts, undecodable };
@@ -557,7 +564,7 @@ export class Recorder {
         this.claimMinIdleMs,
         cursor,
         "COUNT",
-        this.batchSize,
+        this.readCount,
       )) as [string, unknown];
       this.phase = "idle";
       cursor = reply[0];

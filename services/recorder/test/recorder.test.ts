@@ -149,6 +149,14 @@ async function emit(events: RunEvent[], { batched = false } = {}): Promise<strin
   return sink.lastId;
 }
 
+/** One stream entry per events array, all added in one MULTI: a backlog that is there at once. */
+async function addEntriesAtOnce(entries: RunEvent[][]): Promise<string> {
+  const multi = ctx.redis.multi();
+  for (const events of entries) multi.xadd(keys.eventStream, "*", EVENT_FIELD, encodeEvents(events));
+  const added = (await multi.exec()) ?? [];
+  return String(added.at(-1)?.[1]);
+}
+
 async function pendingCount(): Promise<number> {
   const [count] = (await ctx.redis.xpending(keys.eventStream, keys.recorderGroup)) as [number];
   return Number(count);
@@ -260,10 +268,7 @@ describe("Recorder", () => {
     const batchesBefore = rec.stats.batchesRecorded;
     // Then 30 such entries at once (one MULTI): reads of 5 entries (220 events) each, not all 30 in one.
     const runs = Array.from({ length: 30 }, () => flowRunEvents(10));
-    const multi = ctx.redis.multi();
-    for (const run of runs) multi.xadd(keys.eventStream, "*", EVENT_FIELD, encodeEvents(run.events));
-    const added = (await multi.exec()) ?? [];
-    const lastId = String(added.at(-1)?.[1]);
+    const lastId = await addEntriesAtOnce(runs.map((run) => run.events));
     await waitFor(() => recordedUpTo(lastId), "the backlog to be recorded");
     expect(rec.stats.batchesRecorded - batchesBefore).toBeGreaterThanOrEqual(6);
     for (const run of runs) {
@@ -271,6 +276,18 @@ describe("Recorder", () => {
       expect(await getTaskRun(database.db, run.taskRunIds[9] ?? "")).toMatchObject({ stateType: "COMPLETED" });
     }
     expect(await pendingCount()).toBe(0);
+  });
+
+  it("started (or restarted) into a backlog of big entries, records it in transactions of about eventsPerRead events too", async () => {
+    const runs = Array.from({ length: 30 }, () => flowRunEvents(10));
+    const lastId = await addEntriesAtOnce(runs.map((run) => run.events));
+    const rec = recorder({ eventsPerRead: 200 });
+    await rec.start();
+    await waitFor(() => recordedUpTo(lastId), "the backlog to be recorded");
+    // The first read takes one entry; each after it about 5 (220 events), not all 30 at once.
+    expect(rec.stats.batchesRecorded).toBeGreaterThanOrEqual(7);
+    for (const run of runs)
+      expect(await getFlowRun(database.db, run.flowRunId)).toMatchObject({ stateType: "COMPLETED" });
   });
 
   it("resumes its own pending entries right away when restarted under the same name", async () => {
@@ -332,12 +349,13 @@ describe("Recorder", () => {
       result: rows(i),
     }));
     const lastId = await emit([...events, ...cacheEntries]);
-    // Started afterwards, so that one read takes every entry.
+    // Started afterwards: its first read takes one entry (one transaction), its second every other
+    // entry, 15 small ones and 3 big ones, recorded in 3 transactions.
     const rec = recorder({ maxTransactionChars: 300_000 });
     await rec.start();
 
     await waitFor(() => recordedUpTo(lastId), "every entry to be recorded");
-    expect(rec.stats).toMatchObject({ batchesRecorded: 3, recordFailures: 0, entriesDeadLettered: 0 });
+    expect(rec.stats).toMatchObject({ batchesRecorded: 4, recordFailures: 0, entriesDeadLettered: 0 });
     expect(await getFlowRun(database.db, flowRunId)).toMatchObject({ stateType: "COMPLETED" });
     const cached = await database.pool.query<{ cache_key: string; result: unknown }>(
       "SELECT cache_key, result FROM task_cache ORDER BY cache_key",
