@@ -56,9 +56,10 @@ interface Partitioned {
 }
 
 /**
- * A batch worked out for its transaction: its events by kind, and every statement parameter
- * that does not depend on what is in Postgres already, built (serialized) ahead of the
- * transaction. A recorder prepares its next batch while Postgres writes the current one.
+ * A batch worked out for its transaction: its events by kind, and the statement parameters that
+ * do not depend on what is in Postgres already, built (serialized) ahead of the transaction (the
+ * few flow-run states, and the jsonb of rows that usually go in by COPY, are built when needed). A
+ * recorder prepares its next batch while Postgres writes the current one.
  */
 export interface PreparedEvents {
   readonly size: number;
