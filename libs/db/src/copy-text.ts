@@ -4,21 +4,15 @@
  * cleaned as jsonb parameters are (json-param.ts): NUL dropped, a lone UTF-16 surrogate replaced,
  * since Postgres text holds neither.
  */
-import { storableJson } from "./json-param.js";
+import { storableJson, storableText } from "./json-param.js";
 
-const SURROGATE = /[\uD800-\uDFFF]/;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const ESCAPED = /[\\\t\n\r]/;
 const ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
 const escapeChar = (char: string) => ESCAPES[char] ?? char;
 
-/** Text as COPY reads it back: cleaned, then escaped (most fields, ids and timestamps, need neither). */
-function copyText(text: string): string {
-  const storable =
-    text.includes("\u0000") || SURROGATE.test(text)
-      ? text.replaceAll("\u0000", "").replace(LONE_SURROGATE, "\uFFFD")
-      : text;
-  return ESCAPED.test(storable) ? storable.replace(/[\\\t\n\r]/g, escapeChar) : storable;
+/** Text as COPY reads it back: escaped (most fields, ids and timestamps, need nothing). */
+function escaped(text: string): string {
+  return ESCAPED.test(text) ? text.replace(/[\\\t\n\r]/g, escapeChar) : text;
 }
 
 /**
@@ -28,10 +22,10 @@ function copyText(text: string): string {
  */
 function copyField(value: unknown, json: boolean): string {
   if (value === null || value === undefined) return "\\N";
-  if (typeof value === "string" && !json) return copyText(value);
+  if (typeof value === "string" && !json) return escaped(storableText(value));
   if (json || typeof value === "object") {
     const text = JSON.stringify(value);
-    return text === "null" ? "\\N" : copyText(storableJson(text));
+    return text === "null" ? "\\N" : escaped(storableJson(text));
   }
   if (typeof value === "number" && !Number.isFinite(value)) return "\\N";
   return String(value);

@@ -2,10 +2,16 @@
 
 /** NUL, and lone UTF-16 surrogates, are valid in JS strings but rejected by Postgres text and jsonb. */
 const UNSTORABLE = /\\u0000|\\ud[89a-f]/i;
+const SURROGATE = /[\uD800-\uDFFF]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
-const storableStrings = (_key: string, value: unknown) =>
-  typeof value === "string" ? value.replaceAll("\u0000", "").replace(LONE_SURROGATE, "\uFFFD") : value;
+/** Text as Postgres text and jsonb take it: NUL dropped, a lone surrogate replaced (U+FFFD). */
+export function storableText(text: string): string {
+  if (!text.includes("\u0000") && !SURROGATE.test(text)) return text;
+  return text.replaceAll("\u0000", "").replace(LONE_SURROGATE, "\uFFFD");
+}
+
+const storableStrings = (_key: string, value: unknown) => (typeof value === "string" ? storableText(value) : value);
 
 /** A jsonb parameter: a batch's rows, or any one JSON value. */
 export function toJsonParam(value: unknown): string {
