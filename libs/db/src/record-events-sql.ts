@@ -150,7 +150,8 @@ export function lockRunsSql({ runs }: RunTables): string {
  *
  * So the result is: among the candidate states from the last forced one on (all of them when none
  * is forced and the current state is not terminal), the earliest terminal state, or else the
- * newest. States of the same run with the same timestamp count once (the lowest id).
+ * newest. States of the same run with the same timestamp count once: a forced one, else a terminal
+ * one (a run that ended in the millisecond a cancel came in has ended), else the lowest id.
  *
  * Working from the history rather than only from this batch's events makes the rule hold for a
  * state that arrived before its run row: the row's creation applies the history it finds.
@@ -176,7 +177,7 @@ history AS (
     h.scheduled_time, h.force
   FROM ${history} h
   WHERE h.${runIdColumn} = ANY($1::uuid[])
-  ORDER BY h.${runIdColumn}, h.timestamp, h.id
+  ORDER BY h.${runIdColumn}, h.timestamp, h.force DESC, h.type = ANY (${TERMINAL}) DESC, h.id
 ),
 -- The run's timeline: the history states that folding the rule from the first one would apply
 -- (a state after a terminal one counts only if forced; a forced one opens a new segment).

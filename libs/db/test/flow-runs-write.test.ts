@@ -229,6 +229,20 @@ describe("setFlowRunState", () => {
     expect((await getFlowRun(database.db, flowRun.id))?.stateName).toBe("Completed");
   });
 
+  it("a cancel in the same millisecond as the run's end leaves the run as it ended", async () => {
+    const d = await deployment();
+    const { flowRun } = await createDeploymentFlowRun(database.db, d, {});
+    const started = new Date(Date.now() + 1000);
+    const finished = new Date(started.getTime() + 2000);
+    await recordEvents(database, [workerState(flowRun.id, "Running", started)]);
+    const cancelling = await setFlowRunState(database.db, flowRun.id, { type: "CANCELLING" }, { now: finished });
+    expect(cancelling?.status).toBe("ACCEPT");
+    // An id sorting after any other, so a tie broken by id alone would drop the Completed.
+    const completed = { ...workerState(flowRun.id, "Completed", finished), id: "ffffffff-ffff-4fff-bfff-ffffffffffff" };
+    await recordEvents(database, [completed]);
+    expect((await getFlowRun(database.db, flowRun.id))?.stateName).toBe("Completed");
+  });
+
   it("a Cancelling run ends only with a terminal state of its current attempt, never an older one replayed", async () => {
     const d = await deployment();
     const { flowRun } = await createDeploymentFlowRun(database.db, d, {});
