@@ -7,7 +7,10 @@
  * sent (INFO commandstats). On a shared machine CPU time per task run moves much less than
  * throughput, so this is the figure to compare two versions by. Linux only.
  *
- *   npm run bench:cpu -- [--maps 3] [--tasks 20000]
+ * With `--tracing` the cluster traces every run and exports its spans to an OTLP receiver in this
+ * process, as the bench's traced cluster does: the difference is what tracing costs.
+ *
+ *   npm run bench:cpu -- [--maps 3] [--tasks 20000] [--tracing]
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -22,6 +25,7 @@ import {
   waitUntil,
 } from "./cluster.js";
 import { formatCount, now } from "./context.js";
+import { startOtlpReceiver } from "./otlp-receiver.js";
 import { provisionServices } from "./services.js";
 
 const CLOCK_TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
@@ -115,13 +119,16 @@ async function commandCounts(redis: Redis): Promise<Map<string, number>> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { maps: { type: "string" }, tasks: { type: "string" } } });
+  const { values } = parseArgs({
+    options: { maps: { type: "string" }, tasks: { type: "string" }, tracing: { type: "boolean" } },
+  });
   const maps = Number(values.maps ?? 3);
   const tasks = Number(values.tasks ?? 20_000);
   if (!Number.isInteger(maps) || maps < 1 || !Number.isInteger(tasks) || tasks < 1)
     throw new Error("--maps and --tasks must be whole numbers ≥ 1");
   const stopServices = await provisionServices((line) => process.stderr.write(`${line}\n`));
-  const cluster = await startSluiceCluster();
+  const receiver = values.tracing ? await startOtlpReceiver() : undefined;
+  const cluster = await startSluiceCluster(undefined, undefined, { tracing: receiver });
   const redis = new Redis(services.redisUrl);
   try {
     const deployment = await cluster.deployment("Noop Map", "noop-map");
@@ -180,6 +187,7 @@ async function main(): Promise<void> {
   } finally {
     redis.disconnect();
     await cluster.close();
+    await receiver?.close();
     await stopServices();
   }
 }

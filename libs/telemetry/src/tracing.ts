@@ -8,9 +8,12 @@
  * own spans (user code, HTTP, Postgres); a run with retries has an `attempt N` span per try between
  * its run span and its work, so retries show.
  * Queued task runs (`.submit()`, `.map()`, `.delay()`) add `send task-runs.POOL` (one per batch of
- * jobs added together) between the flow and the task runs, whichever worker runs them; there the
- * `task_run NAME` span is itself the CONSUMER span of its job (messaging attributes, queue wait),
- * not a child of a separate `process` span: one span per task run, not two, at `.map()` scale.
+ * jobs added together) between the flow and the task runs, whichever worker runs them. A job of one
+ * task run has no `process` span: its `task_run NAME` span is itself the job's CONSUMER span
+ * (messaging attributes, queue wait), one span per task run, not two. A chunk job (a `.map()`'s
+ * runs, up to 50 in one job) has one `process task-runs.POOL` span, and its runs' spans under it
+ * carry only what is their own: the messaging attributes, the same for every run of the chunk, are
+ * encoded and exported once per chunk, not once per run.
  * The W3C trace context travels in the jobs' data (`traceContext`).
  */
 import {
@@ -27,6 +30,7 @@ import {
   type Tracer,
   trace,
 } from "@opentelemetry/api";
+import { afterSettled } from "@sluice/core";
 import { jobsInProgress, recordQueueWait } from "./run-metrics.js";
 
 export type { Context, Span };
@@ -39,11 +43,12 @@ export type RunSpanKind = "flow_run" | "task_run";
 let enabled = false;
 let cachedTracer: Tracer | undefined;
 /**
- * Which run each open run span stands for, so a run's states go to its own span only. A Map with
- * each span deleted when it ends, not a WeakMap: at 10,000 spans a second, a WeakMap's entries
- * are ephemerons every garbage collection has to trace.
+ * Each open run span: which kind of run it stands for, so a run's states go to its own span only,
+ * and the run's latest state, which becomes the span's `sluice.state.name` when it ends (set once,
+ * not at every state). A Map with each span deleted when it ends, not a WeakMap: at 10,000 spans a
+ * second, a WeakMap's entries are ephemerons every garbage collection has to trace.
  */
-const runSpanKinds = new Map<Span, RunSpanKind>();
+const openRunSpans = new Map<Span, { kind: RunSpanKind; stateName?: string }>();
 
 /** Whether Sluice records spans (set by `startTelemetry()`). */
 export function isTracingEnabled(): boolean {
@@ -100,14 +105,25 @@ export function recordSpanError(span: Span, error: unknown): void {
   });
 }
 
-/** Runs `fn` inside a new active span (ended when `fn` settles; a throw marks it ERROR). */
-async function inSpan<T>(
+interface InSpanOptions {
+  /** The span's parent (default: the active context). */
+  parent?: Context;
+  /** Whether an error `fn` throws marks the span failed (default: every error does). */
+  isFailure?: (error: unknown) => boolean;
+  /** Called once `fn` has settled, just before the span ends. */
+  beforeEnd?: (span: Span) => void;
+}
+
+/**
+ * Runs `fn` inside a new active span (ended when `fn` settles; a throw marks it ERROR). One async
+ * function in all: on a task run's path, each extra wrapper costs promises.
+ */
+function inSpan<T>(
   name: string,
   kind: SpanKind,
   attributes: Attributes,
   fn: (span: Span) => Promise<T>,
-  parent = context.active(),
-  isFailure?: (error: unknown) => boolean,
+  { parent = context.active(), isFailure, beforeEnd }: InSpanOptions = {},
 ): Promise<T> {
   return tracer().startActiveSpan(name, { kind, attributes }, parent, async (span) => {
     try {
@@ -116,6 +132,7 @@ async function inSpan<T>(
       if (isFailureByDefault(error) && (!isFailure || isFailure(error))) recordSpanError(span, error);
       throw error;
     } finally {
+      beforeEnd?.(span);
       span.end();
     }
   });
@@ -139,19 +156,22 @@ export function withRunSpan<T>(kind: RunSpanKind, name: string, attributes: Attr
   const consumed = active.getValue(CONSUMED_JOB) as ConsumedJobSpan | undefined;
   const consumer = consumed !== undefined && !consumed.taken;
   if (consumer) consumed.taken = true;
+  const open: { kind: RunSpanKind; stateName?: string } = { kind };
   return inSpan(
     `${kind} ${name}`,
     consumer ? SpanKind.CONSUMER : SpanKind.INTERNAL,
     consumer ? Object.assign(consumed.attributes, attributes) : attributes,
-    async (span) => {
-      runSpanKinds.set(span, kind);
-      try {
-        return await fn();
-      } finally {
-        runSpanKinds.delete(span);
-      }
+    (span) => {
+      openRunSpans.set(span, open);
+      return fn();
     },
-    active,
+    {
+      parent: active,
+      beforeEnd: (span) => {
+        openRunSpans.delete(span);
+        if (open.stateName !== undefined) span.setAttribute("sluice.state.name", open.stateName);
+      },
+    },
   );
 }
 
@@ -159,7 +179,7 @@ export function withRunSpan<T>(kind: RunSpanKind, name: string, attributes: Attr
 export function runSpanOf(kind: RunSpanKind): Span | undefined {
   if (!enabled) return undefined;
   const span = trace.getActiveSpan();
-  return span && runSpanKinds.get(span) === kind ? span : undefined;
+  return span && openRunSpans.get(span)?.kind === kind ? span : undefined;
 }
 
 /** One attempt of a run (`attempt 2` is the first retry); user spans opened by the body nest under it. */
@@ -171,7 +191,7 @@ export function withAttemptSpan<T>(attempt: number, fn: () => Promise<T>): Promi
 /** The attributes of a state event without a message, one object per state type (the SDK copies them). */
 const stateTypeAttributes = new Map<string, Attributes>();
 
-/** Adds a run's state change to its span as an event (the span's state attribute follows it). */
+/** Adds a run's state change to its span (see `runSpanOf`) as an event; the span's state attribute follows it. */
 export function recordStateOnSpan(span: Span, name: string, type: string, message: string | null | undefined): void {
   let attributes = message
     ? { "sluice.state.type": type, "sluice.state.message": message }
@@ -181,7 +201,9 @@ export function recordStateOnSpan(span: Span, name: string, type: string, messag
     stateTypeAttributes.set(type, attributes);
   }
   span.addEvent(name, attributes);
-  span.setAttribute("sluice.state.name", name);
+  const open = openRunSpans.get(span);
+  if (open) open.stateName = name;
+  else span.setAttribute("sluice.state.name", name);
 }
 
 /** The messaging attributes of a `send`: one job's id, or how many jobs the batch holds. */
@@ -278,6 +300,23 @@ interface ConsumedJobSpan {
   taken: boolean;
 }
 
+/** The attributes of a job's CONSUMER span (OpenTelemetry messaging conventions), with its queue wait. */
+function consumerAttributes(job: ConsumedJob, waitMs: number): Attributes {
+  return {
+    "messaging.system": "bullmq",
+    "messaging.operation.type": "process",
+    "messaging.operation.name": "process",
+    "messaging.destination.name": job.queueName,
+    "messaging.message.id": job.jobId,
+    "sluice.work_pool.name": job.pool,
+    "sluice.queue.wait_ms": waitMs,
+  };
+}
+
+/** What `propagation.inject` writes (W3C trace context and baggage), as one string. */
+const carrierKey = (carrier: TraceCarrier | undefined) =>
+  carrier ? `${carrier.traceparent} ${carrier.tracestate} ${carrier.baggage}` : "";
+
 /**
  * The context a job's trace context continues. The runs of a chunk job carry the same one: the
  * last one extracted is kept (each extraction parses the header and copies a context).
@@ -285,10 +324,20 @@ interface ConsumedJobSpan {
 let lastExtracted: { key: string; context: Context } | undefined;
 function producerContext(carrier: TraceCarrier | undefined): Context {
   if (!carrier) return ROOT_CONTEXT;
-  // What `propagation.inject` writes: W3C trace context and baggage.
-  const key = `${carrier.traceparent} ${carrier.tracestate} ${carrier.baggage}`;
+  const key = carrierKey(carrier);
   if (lastExtracted?.key !== key) lastExtracted = { key, context: propagation.extract(ROOT_CONTEXT, carrier) };
   return lastExtracted.context;
+}
+
+/** A job taken: how long it waited, and `runs` more jobs in progress, one fewer at each `done()`. */
+function takeJob(job: ConsumedJob, runs: number): { waitMs: number; done: () => void } {
+  jobsInProgress[job.queue] += runs;
+  return {
+    waitMs: Math.max(0, (job.takenAt ?? Date.now()) - job.readyAt),
+    done: () => {
+      jobsInProgress[job.queue]--;
+    },
+  };
 }
 
 /**
@@ -298,41 +347,75 @@ function producerContext(carrier: TraceCarrier | undefined): Context {
  * `runSpanIsConsumer` that span is the span of the run the job starts.
  */
 export function consumeJob<T>(job: ConsumedJob, process: () => Promise<T>): Promise<T> {
-  const waitMs = Math.max(0, (job.takenAt ?? Date.now()) - job.readyAt);
+  const { waitMs, done } = takeJob(job, 1);
   recordQueueWait(job.queue, job.pool, waitMs / 1000);
-  jobsInProgress[job.queue]++;
-  const done = () => {
-    jobsInProgress[job.queue]--;
-  };
-  // Not .finally(): it makes three promises where this makes one, on every task run's path.
-  if (!enabled)
-    return process().then(
-      (value) => {
-        done();
-        return value;
-      },
-      (error: unknown) => {
-        done();
-        throw error;
-      },
-    );
+  if (!enabled) return afterSettled(process(), done);
   const parent = producerContext(job.traceContext);
-  const attributes: Attributes = {
-    "messaging.system": "bullmq",
-    "messaging.operation.type": "process",
-    "messaging.operation.name": "process",
-    "messaging.destination.name": job.queueName,
-    "messaging.message.id": job.jobId,
-    "sluice.work_pool.name": job.pool,
-    "sluice.queue.wait_ms": waitMs,
-  };
+  const attributes = consumerAttributes(job, waitMs);
   if (job.runSpanIsConsumer) {
     const consumed: ConsumedJobSpan = { attributes, taken: false };
-    return context.with(parent.setValue(CONSUMED_JOB, consumed), process).finally(done);
+    return afterSettled(context.with(parent.setValue(CONSUMED_JOB, consumed), process), done);
   }
-  return inSpan(`process ${job.queueName}`, SpanKind.CONSUMER, attributes, process, parent, job.isFailure).finally(
+  return afterSettled(
+    inSpan(`process ${job.queueName}`, SpanKind.CONSUMER, attributes, process, { parent, isFailure: job.isFailure }),
     done,
   );
+}
+
+/**
+ * Processes the runs of a chunk job, each by `process`, side by side; settles when they all have,
+ * with their outcomes in the order of `runs`.
+ * The queue wait and the jobs in progress count each run, as if it had its own job. With tracing
+ * on, the runs continuing one trace (all of them, for a `.map()`'s chunk) go under one CONSUMER
+ * span, `process QUEUE`, child of their producer's span; a run that could not be processed (its
+ * promise rejected) marks it failed.
+ */
+export function consumeChunkJob<R, T>(
+  job: ConsumedJob,
+  runs: readonly R[],
+  traceContextOf: (run: R) => TraceCarrier | undefined,
+  process: (run: R) => Promise<T>,
+): Promise<PromiseSettledResult<T>[]> {
+  const { waitMs, done } = takeJob(job, runs.length);
+  const processed = (run: R) => {
+    recordQueueWait(job.queue, job.pool, waitMs / 1000);
+    return afterSettled(process(run), done);
+  };
+  if (!enabled) return Promise.allSettled(runs.map(processed));
+  const byTrace = new Map<string, { carrier: TraceCarrier | undefined; runs: number[] }>();
+  for (const [index, run] of runs.entries()) {
+    const carrier = traceContextOf(run);
+    const key = carrierKey(carrier);
+    const group = byTrace.get(key);
+    if (group) group.runs.push(index);
+    else byTrace.set(key, { carrier, runs: [index] });
+  }
+  const groups = [...byTrace.values()].map(({ carrier, runs: indexes }) => {
+    const parent = producerContext(carrier);
+    const span = tracer().startSpan(
+      `process ${job.queueName}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: { ...consumerAttributes(job, waitMs), "sluice.task_run.count": indexes.length },
+      },
+      parent,
+    );
+    const inChunkSpan = trace.setSpan(parent, span);
+    return Promise.allSettled(
+      indexes.map((index) => context.with(inChunkSpan, processed, undefined, runs[index] as R)),
+    ).then((settled) => {
+      const failed = settled.find((outcome) => outcome.status === "rejected");
+      if (failed) recordSpanError(span, failed.reason);
+      span.end();
+      return { indexes, settled };
+    });
+  });
+  return Promise.all(groups).then((settledGroups) => {
+    const outcomes: PromiseSettledResult<T>[] = new Array(runs.length);
+    for (const { indexes, settled } of settledGroups)
+      for (const [position, index] of indexes.entries()) outcomes[index] = settled[position] as PromiseSettledResult<T>;
+    return outcomes;
+  });
 }
 
 /** The trace id of the active span, if tracing is on and the span is sampled (what a run records). */

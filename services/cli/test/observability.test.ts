@@ -99,6 +99,7 @@ describe("traces", () => {
     const flowSpan = childNamed(spans, consume, "flow_run Traced Flow");
     expect(flowSpan.attributes["sluice.flow_run.id"]).toBe(run.id);
     expect(flowSpan.events.map((event) => event.name)).toEqual(["Pending", "Running", "Completed"]);
+    expect(flowSpan.attributes["sluice.state.name"]).toBe("Completed");
     // A run without retries is one attempt: no attempt span, its work nests under the run's span.
     expect(spans.filter((span) => span.parentSpanId === flowSpan.spanId && span.name.startsWith("attempt"))).toEqual(
       [],
@@ -169,21 +170,41 @@ describe("traces", () => {
     const run = await runDeployment(cluster, "Traced Map", "traced-map");
     const r = receiver;
     // The flow's span ends after its task runs' (and may be exported in a later batch): wait for both.
-    const [taskSpans, flowSpan] = await waitFor("30 task run spans and the flow run's", async () => {
+    const [taskSpans, flowSpan] = await waitFor("48 task run spans and the flow run's", async () => {
       const found = r.spans.filter((span) => span.name === "task_run double");
       const flow = r.spans.find((span) => span.name === "flow_run Traced Map");
-      return found.length === 30 && flow ? ([found, flow] as const) : undefined;
+      return found.length === 48 && flow ? ([found, flow] as const) : undefined;
     });
     expect(new Set(taskSpans.map((span) => span.traceId))).toEqual(new Set([run.trace_id]));
     expect(new Set(taskSpans.map((span) => span.resource["sluice.worker.name"]))).toEqual(new Set(["w1", "w2"]));
     expect(flowSpan.traceId).toBe(run.trace_id);
-    // The 30 jobs went in one batch: one `send` span under the flow run, each task run's (consumer) span under it.
+    // The 48 runs went in one batch of 16 chunk jobs: one `send` span under the flow run, a `process`
+    // (consumer) span per chunk job under it, and the chunk's task run spans under that one.
     const send = childNamed(r.spans, flowSpan, `send task-runs.${POOL}`);
     expect(send.kind).toBe(SPAN_KIND.producer);
-    expect(send.attributes["messaging.batch.message_count"]).toBe(30);
-    expect(
-      taskSpans.filter((span) => span.parentSpanId === send.spanId && span.kind === SPAN_KIND.consumer),
-    ).toHaveLength(30);
+    expect(send.attributes["messaging.batch.message_count"]).toBe(48);
+    const chunks = await waitFor("the chunks' process spans", async () => {
+      const found = r.spans.filter(
+        (span) => span.name === `process task-runs.${POOL}` && span.traceId === run.trace_id,
+      );
+      const runs = found.reduce((sum, span) => sum + Number(span.attributes["sluice.task_run.count"]), 0);
+      return runs === 48 ? found : undefined;
+    });
+    expect(chunks).toHaveLength(16);
+    for (const chunk of chunks) {
+      expect(chunk.parentSpanId).toBe(send.spanId);
+      expect(chunk.kind).toBe(SPAN_KIND.consumer);
+      expect(chunk.attributes["messaging.destination.name"]).toBe(`task-runs.${POOL}`);
+      expect(typeof chunk.attributes["sluice.queue.wait_ms"]).toBe("number");
+      const runs = taskSpans.filter((span) => span.parentSpanId === chunk.spanId);
+      expect(runs).toHaveLength(Number(chunk.attributes["sluice.task_run.count"]));
+      for (const taskSpan of runs) {
+        expect(taskSpan.kind).toBe(SPAN_KIND.internal);
+        expect(taskSpan.attributes["messaging.destination.name"]).toBeUndefined();
+        expect(taskSpan.attributes["sluice.state.name"]).toBe("Completed");
+        expect(taskSpan.events.map((event) => event.name)).toEqual(["Pending", "Running", "Completed"]);
+      }
+    }
   }, 120_000);
 
   it("with no OTEL_* exporter (or OTEL_SDK_DISABLED=true) nothing is exported and runs record no trace", async () => {

@@ -2,13 +2,7 @@
 import type { ConsumedJob } from "@sluice/telemetry";
 import { DelayedError, type Job } from "bullmq";
 
-/** `traceContext`: the job's own by default (a chunk job passes each task run's). */
-export function consumedJob(
-  job: Job<object>,
-  queue: ConsumedJob["queue"],
-  pool: string,
-  traceContext = (job.data as { traceContext?: Record<string, string> }).traceContext,
-): ConsumedJob {
+export function consumedJob(job: Job<object>, queue: ConsumedJob["queue"], pool: string): ConsumedJob {
   return {
     queueName: job.queueName,
     queue,
@@ -16,10 +10,11 @@ export function consumedJob(
     jobId: job.id ?? "",
     readyAt: job.timestamp + (job.delay ?? 0),
     takenAt: job.processedOn,
-    traceContext,
+    traceContext: (job.data as { traceContext?: Record<string, string> }).traceContext,
     // A job moved back to wait (for a deployment slot) did not fail.
     isFailure: (error) => !(error instanceof DelayedError),
-    // A task-run job is one task run: its task_run span is the consumer span (one span per task, not two).
+    // A task-run job of one task run: its task_run span is the consumer span (one span per task, not
+    // two). A chunk job's runs have a consumer span of the chunk's instead (consumeChunkJob).
     runSpanIsConsumer: queue === "task-runs",
   };
 }

@@ -45,7 +45,7 @@ import {
   slotLimitsOf,
   type Task,
 } from "@sluice/sdk";
-import { consumeJob, type Logger, NOT_A_FAILURE } from "@sluice/telemetry";
+import { consumeChunkJob, consumeJob, type Logger, NOT_A_FAILURE } from "@sluice/telemetry";
 import { DelayedError, type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { DEFAULT_LOCK_DURATION_MS } from "./flow-run-worker.js";
@@ -247,21 +247,18 @@ export class TaskRunWorker {
 
   /**
    * A chunk job: its task runs run side by side (each taking one of this worker's task-run slots),
-   * each in a span of its own as if it had its own job. A chunk picked again after its worker died
-   * skips the runs that worker finished.
+   * each in a span of its own under the chunk's `process` span. A chunk picked again after its
+   * worker died skips the runs that worker finished.
    */
   private async processChunk(job: Job<TaskRunChunkJob | FullChunkJob>): Promise<null> {
     const jobId = job.id ?? "";
     const redelivered = job.attemptsStarted > 1 || job.stalledCounter > 0;
     const finished = redelivered ? await this.progress.finished(jobId) : null;
-    const outcomes = await Promise.allSettled(
-      runsOfChunk(job.data)
-        .filter((request) => !finished?.has(request.taskRunId))
-        .map((request) =>
-          consumeJob(consumedJob(job, "task-runs", this.options.workPoolName, request.traceContext), () =>
-            this.inSlot(() => this.processChunked(jobId, request)),
-          ),
-        ),
+    const outcomes = await consumeChunkJob(
+      consumedJob(job, "task-runs", this.options.workPoolName),
+      runsOfChunk(job.data).filter((request) => !finished?.has(request.taskRunId)),
+      (request) => request.traceContext,
+      (request) => this.inSlot(() => this.processChunked(jobId, request)),
     );
     const failed = outcomes.find((outcome) => outcome.status === "rejected");
     // A reply that could not be sent: the chunk fails (and is kept a day), the others were sent.

@@ -41,6 +41,6 @@ export const tracedFlow = flow({ name: "Traced Flow" }, async () => {
 });
 
 export const tracedMapFlow = flow(
-  { name: "Traced Map", parameters: z.object({ count: z.number().int().default(30) }) },
+  { name: "Traced Map", parameters: z.object({ count: z.number().int().default(48) }) },
   async ({ count }) => double.map(Array.from({ length: count }, (_, i) => i)),
 );
