@@ -14,10 +14,14 @@ import { median, round, VARIANT } from "../results.js";
 import { exportsSince } from "../tracing.js";
 
 /**
- * Tasks (jobs) run before timing, a tenth of a full run: every worker has loaded the task, its
+ * Tasks (jobs) run before timing, as many as a timed run: every worker has loaded the task, its
  * code is compiled and its heap has grown to size, so the first timed run is not the slow one.
+ * A tenth was not enough for a process that traces: its first 20,000-run map after a warm-up of
+ * 2,000 ran at 7,200-8,300/s where the maps after it ran at 9,000-10,500/s (`npm run bench:cpu --
+ * --tracing`, its workers spending up to 40 µs more CPU per run), so W2's tracing overhead
+ * measured that first map's warm-up more than tracing. Every system gets the same warm-up.
  */
-const warmUpTasks = (ctx: BenchContext) => Math.max(100, ctx.sizes.throughputTasks / 10);
+const warmUpTasks = (ctx: BenchContext) => ctx.sizes.throughputTasks;
 
 export async function throughputSluice(ctx: BenchContext, cluster: SluiceCluster): Promise<void> {
   const { throughputTasks: count, throughputRepeats: repeats } = ctx.sizes;
