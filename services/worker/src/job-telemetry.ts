@@ -2,6 +2,7 @@
 import type { ConsumedJob } from "@sluice/telemetry";
 import { DelayedError, type Job } from "bullmq";
 
+/** The job as `consumeJob` and `consumeChunkJob` take it, with the trace context its data carries. */
 export function consumedJob(job: Job<object>, queue: ConsumedJob["queue"], pool: string): ConsumedJob {
   return {
     queueName: job.queueName,
