@@ -7,12 +7,13 @@
 import { storableJson, storableText } from "./json-param.js";
 
 const ESCAPED = /[\\\t\n\r]/;
+const EVERY_ESCAPED = new RegExp(ESCAPED.source, "g");
 const ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
 const escapeChar = (char: string) => ESCAPES[char] ?? char;
 
 /** Text as COPY reads it back: escaped (most fields, ids and timestamps, need nothing). */
 function escaped(text: string): string {
-  return ESCAPED.test(text) ? text.replace(/[\\\t\n\r]/g, escapeChar) : text;
+  return ESCAPED.test(text) ? text.replace(EVERY_ESCAPED, escapeChar) : text;
 }
 
 /**

@@ -49,6 +49,14 @@ async function deployment(schedules = [{ cron: "0 6 * * *", timezone: "America/N
 const workerState = (runId: string, name: StateName, at: Date, runCount = 1): StateEvent =>
   state("flow_run", runId, name, 0, { timestamp: at.toISOString(), runCount });
 
+/** A deployment's run recorded Running on its worker, which finishes it two seconds later (`finished`). */
+async function runningOnWorker() {
+  const { flowRun } = await createDeploymentFlowRun(database.db, await deployment(), {});
+  const started = new Date(Date.now() + 1000);
+  await recordEvents(database, [workerState(flowRun.id, "Running", started)]);
+  return { flowRun, finished: new Date(started.getTime() + 2000) };
+}
+
 const count = async (table: string) =>
   Number((await database.pool.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
 
@@ -204,11 +212,7 @@ describe("setFlowRunState", () => {
   });
 
   it("a cancel that crosses the run's end: the worker's Completed, recorded after the Cancelling, ends the run", async () => {
-    const d = await deployment();
-    const { flowRun } = await createDeploymentFlowRun(database.db, d, {});
-    const started = new Date(Date.now() + 1000);
-    const finished = new Date(started.getTime() + 2000);
-    await recordEvents(database, [workerState(flowRun.id, "Running", started)]);
+    const { flowRun, finished } = await runningOnWorker();
     // The flow finished on its worker, but its Completed is still on the stream when the cancel
     // comes: the API sees it Running. No worker holds it any more, so no Cancelled would follow.
     const cancelling = await setFlowRunState(
@@ -230,11 +234,7 @@ describe("setFlowRunState", () => {
   });
 
   it("a cancel in the same millisecond as the run's end leaves the run as it ended", async () => {
-    const d = await deployment();
-    const { flowRun } = await createDeploymentFlowRun(database.db, d, {});
-    const started = new Date(Date.now() + 1000);
-    const finished = new Date(started.getTime() + 2000);
-    await recordEvents(database, [workerState(flowRun.id, "Running", started)]);
+    const { flowRun, finished } = await runningOnWorker();
     const cancelling = await setFlowRunState(database.db, flowRun.id, { type: "CANCELLING" }, { now: finished });
     expect(cancelling?.status).toBe("ACCEPT");
     // An id sorting after any other, so a tie broken by id alone would drop the Completed.
