@@ -14,6 +14,7 @@ import { type ApiDeployment, SluiceClient } from "@sluice/client";
 import { dropDatabase } from "@sluice/db";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { parse as parseYaml } from "yaml";
 import type { OtlpReceiver } from "./otlp-receiver.js";
 import { tracingOn } from "./results.js";
 import { tracingEnv, withoutOtel } from "./tracing.js";
@@ -37,11 +38,11 @@ export const WORKER_LIMIT = 10;
 export const WORKER_TASK_LIMIT = 50;
 
 /**
- * NODE_OPTIONS as Sluice's image sets them (infra/Dockerfile), so that Sluice's processes run here
- * as `docker compose` runs them. Any NODE_OPTIONS of the bench's own environment come after them
- * (and so win), for experiments.
+ * NODE_OPTIONS as `docker compose` runs Sluice's processes: the image's (infra/Dockerfile), which
+ * the workers keep, and the server's own from docker-compose.yml. Any NODE_OPTIONS of the bench's
+ * own environment come after them (and so win), for experiments.
  */
-export const IMAGE_NODE_OPTIONS = imageNodeOptions();
+export const NODE_OPTIONS = { worker: imageNodeOptions(), server: composeNodeOptions("server") };
 
 function imageNodeOptions(): string {
   const dockerfile = readFileSync(new URL("../infra/Dockerfile", import.meta.url), "utf8");
@@ -50,10 +51,22 @@ function imageNodeOptions(): string {
   return match[1];
 }
 
+/** A service's NODE_OPTIONS in docker-compose.yml, or the image's when it sets none. */
+function composeNodeOptions(service: string): string {
+  const text = readFileSync(new URL("../docker-compose.yml", import.meta.url), "utf8");
+  // merge: the services' environments extend the shared one (`<<: *sluice-env`).
+  const compose = parseYaml(text, { merge: true }) as {
+    services?: Record<string, { environment?: Record<string, unknown> }>;
+  };
+  const options = compose.services?.[service]?.environment?.NODE_OPTIONS;
+  return typeof options === "string" ? options : imageNodeOptions();
+}
+
 export const SLUICE_SETTINGS =
   `sluice server start (api + scheduler + recorder) and 2 × sluice worker start ` +
   `--limit ${WORKER_LIMIT} --task-limit ${WORKER_TASK_LIMIT}, LOG_LEVEL=error, ` +
-  `NODE_OPTIONS="${IMAGE_NODE_OPTIONS}" (as infra/Dockerfile sets it)`;
+  `NODE_OPTIONS="${NODE_OPTIONS.server}" for the server and "${NODE_OPTIONS.worker}" for the workers ` +
+  "(as docker-compose.yml and infra/Dockerfile set them)";
 
 /** A name no other run uses: `bench_<kind>_<random>`. */
 export const throwawayName = (kind: string) => `bench_${kind}_${randomUUID().slice(0, 8)}`;
@@ -164,7 +177,6 @@ export async function startSluiceCluster(
   const env = {
     ...withoutOtel(process.env),
     ...(tracing ? tracingEnv(tracing.endpoint) : {}),
-    NODE_OPTIONS: [IMAGE_NODE_OPTIONS, process.env.NODE_OPTIONS].filter(Boolean).join(" "),
     SLUICE_DATABASE_URL: databaseUrl,
     SLUICE_REDIS_URL: services.redisUrl,
     SLUICE_REDIS_PREFIX: prefix,
@@ -177,9 +189,10 @@ export async function startSluiceCluster(
   let closing = false;
   let failure: Error | undefined;
   const sluice = (name: string, args: string[], { longLived = true } = {}) => {
+    const nodeOptions = args[0] === "server" ? NODE_OPTIONS.server : NODE_OPTIONS.worker;
     const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
       cwd: ROOT,
-      env,
+      env: { ...env, NODE_OPTIONS: [nodeOptions, process.env.NODE_OPTIONS].filter(Boolean).join(" ") },
       stdio: ["ignore", "ignore", "pipe"],
     });
     children.push(child);

@@ -197,9 +197,14 @@ describe("infra/Dockerfile", () => {
     }
   });
 
-  it("runs every Sluice process with V8's young generation halved, a flag node accepts in NODE_OPTIONS", () => {
-    const nodeOptions = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1];
-    expect(nodeOptions).toBe("--max-semi-space-size=8");
+  it("runs the workers with V8's young generation halved and the server with it doubled, flags node accepts in NODE_OPTIONS", () => {
+    const imageOptions = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1];
+    expect(imageOptions).toBe("--max-semi-space-size=8");
+    const { services } = composeConfig();
+    // The workers keep the image's; the server sets its own.
+    expect(services.worker?.environment?.NODE_OPTIONS).toBeUndefined();
+    const serverOptions = services.server?.environment?.NODE_OPTIONS;
+    expect(serverOptions).toBe("--max-semi-space-size=32");
     // Allocation-heavy work grows the new space to its maximum: two semi-spaces (2 × 16 MB by default).
     const newSpaceMb = (env: NodeJS.ProcessEnv) =>
       Number(
@@ -216,7 +221,8 @@ describe("infra/Dockerfile", () => {
         ),
       );
     const { NODE_OPTIONS: _ignored, ...env } = process.env;
-    expect(newSpaceMb({ ...env, NODE_OPTIONS: nodeOptions })).toBe(16);
+    expect(newSpaceMb({ ...env, NODE_OPTIONS: imageOptions })).toBe(16);
+    expect(newSpaceMb({ ...env, NODE_OPTIONS: serverOptions })).toBe(64);
     expect(newSpaceMb(env)).toBe(32);
   });
 
