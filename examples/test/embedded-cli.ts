@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type EmbeddedStore, openEmbeddedStore } from "@sluice/db";
+import { stopWithThisProcess } from "@sluice/testing";
 import { expect } from "vitest";
 import { type CliResult, REPO_ROOT } from "./run-cli.js";
 
@@ -54,6 +55,7 @@ export function spawnSluiceEmbedded(args: string[], home: string): RunningCli {
         env: { ...env, SLUICE_EMBEDDED: "1" },
         stdio: ["ignore", "pipe", "pipe"],
       });
+  stopWithThisProcess(child);
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (chunk: Buffer) => {

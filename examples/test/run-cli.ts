@@ -1,7 +1,7 @@
 /** Runs the `sluice` command as a user would, against a test's own database and Redis prefix. */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { TestContext } from "@sluice/testing";
+import { stopWithThisProcess, type TestContext } from "@sluice/testing";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SLUICE_BIN = fileURLToPath(new URL("../../services/cli/bin/sluice.js", import.meta.url));
@@ -19,6 +19,7 @@ export function runSluice(args: string[], env: Record<string, string | undefined
       env: { ...process.env, LOG_LEVEL: "warn", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    stopWithThisProcess(child);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => {

@@ -14,6 +14,7 @@ import {
   withClient,
 } from "./resources.js";
 
+export { stopWithThisProcess } from "./child-reaper.js";
 export { createEmbeddedHome, type EmbeddedHome } from "./embedded.js";
 export {
   DEFAULT_TEST_DATABASE_URL,

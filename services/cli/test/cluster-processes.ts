@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { SluiceClient } from "@sluice/client";
-import { createTestContext, type TestContext, waitFor as waitUntil } from "@sluice/testing";
+import { createTestContext, stopWithThisProcess, type TestContext, waitFor as waitUntil } from "@sluice/testing";
 import pg from "pg";
 
 const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -34,6 +34,7 @@ export function startSluice(args: string[], env: Record<string, string>): Sluice
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  stopWithThisProcess(child);
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => {
     output += chunk.toString();

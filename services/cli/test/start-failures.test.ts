@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:net";
-import { createTestContext, type TestContext } from "@sluice/testing";
+import { createTestContext, stopWithThisProcess, type TestContext } from "@sluice/testing";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { REPO_ROOT } from "../../../examples/test/run-cli.js";
 
@@ -22,6 +22,7 @@ function runWithin(args: string[], env: Record<string, string>, timeoutMs: numbe
       env: { ...process.env, LOG_LEVEL: "warn", ...env },
       stdio: ["ignore", "ignore", "pipe"],
     });
+    stopWithThisProcess(child);
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
