@@ -67,8 +67,14 @@ export {
 export { deleteFlow, ensureFlow, getFlow, getFlowByName } from "./flows.js";
 export { type ListLogsOptions, listLogs } from "./logs.js";
 export { MIGRATIONS_FOLDER, migrateDatabase } from "./migrate.js";
-export type { DbHandle, SqlExecutor } from "./queryable.js";
-export { type PreparedEvents, prepareEvents, type RecordOptions, recordEvents } from "./record-events.js";
+export { type DbHandle, type SqlExecutor, takesCopy } from "./queryable.js";
+export {
+  type PreparedEvents,
+  type PrepareOptions,
+  prepareEvents,
+  type RecordOptions,
+  recordEvents,
+} from "./record-events.js";
 export {
   type FlowRunSummary,
   findFlowRun,

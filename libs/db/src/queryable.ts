@@ -36,6 +36,11 @@ function targetOf(handle: DbHandle): Connection | PGlite {
   return (handle as unknown as { $client: Connection | PGlite }).$client;
 }
 
+/** Whether transactions on the handle take `copyFrom` (a Postgres server; not PGlite). */
+export function takesCopy(handle: DbHandle): boolean {
+  return !isPGlite(targetOf(handle));
+}
+
 function isPool(connection: Connection): connection is pg.Pool {
   return connection instanceof pg.Pool || "idleCount" in connection;
 }

@@ -12,7 +12,9 @@ import {
   listFlowRuns,
   listLogs,
   listTaskRuns,
+  prepareEvents,
   recordEvents,
+  takesCopy,
 } from "@sluice/db";
 import { createTestContext, type TestContext } from "@sluice/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -576,6 +578,39 @@ describe("recordEvents against the reference rule (shouldApplyState)", () => {
       }
     },
   );
+});
+
+describe("recordEvents of a batch prepared without COPY text (as for the embedded database)", () => {
+  it("writes the same rows as the batch prepared with it", async () => {
+    expect(takesCopy(database)).toBe(true);
+    const other = await createTestContext();
+    const otherDatabase = createDatabase(other.databaseUrl);
+    try {
+      const { events } = completedFlowRun();
+      const more = completedFlowRun();
+      const all: RunEvent[] = [...events, ...more.events, cacheEntry("k1", { v: 1 }, 3)];
+      const withoutCopy = prepareEvents(all, { copy: false });
+      expect(withoutCopy.copy).toBe(false);
+      await recordEvents(database, prepareEvents(all));
+      await recordEvents(otherDatabase, withoutCopy);
+      // \`updated\` is when the row was written.
+      const rowsOf = async (db: Database) => {
+        const out: Record<string, unknown[]> = {};
+        for (const table of TABLES) {
+          const { rows } = await db.pool.query(`SELECT * FROM ${table} ORDER BY 1`);
+          out[table] = rows.map(({ created: _created, updated: _updated, ...row }) => row);
+        }
+        return out;
+      };
+      const expected = await rowsOf(database);
+      expect(expected.task_run_states?.length).toBeGreaterThan(0);
+      expect(expected.logs?.length).toBeGreaterThan(0);
+      expect(await rowsOf(otherDatabase)).toEqual(expected);
+    } finally {
+      await otherDatabase.close();
+      await other.close();
+    }
+  });
 });
 
 describe("recordEvents with unknown event kinds", () => {

@@ -6,7 +6,15 @@
  * recording is idempotent, an entry recorded twice is harmless.
  */
 import type { RunEvent } from "@sluice/core";
-import { type DbHandle, isDataError, type PreparedEvents, prepareEvents, recordEvents } from "@sluice/db";
+import {
+  type DbHandle,
+  isDataError,
+  type PreparedEvents,
+  type PrepareOptions,
+  prepareEvents,
+  recordEvents,
+  takesCopy,
+} from "@sluice/db";
 import { compareStreamIds, decodeEvents, EVENT_FIELD, ensureEventStreamGroup, type RedisKeys } from "@sluice/queue";
 import type { Redis } from "ioredis";
 import { parseStreamEntries, parseXinfo, type StreamEntry, successorId } from "./stream-replies.js";
@@ -97,6 +105,8 @@ const noopLogger: RecorderLogger = { debug() {}, info() {}, warn() {}, error() {
 
 export class Recorder {
   private readonly db: DbHandle;
+  /** How its batches are worked out for `db` (see PrepareOptions). */
+  private readonly prepareOptions: PrepareOptions;
   private readonly redis: Redis;
   private readonly createConnection: () => Redis;
   private readonly stream: string;
@@ -143,6 +153,7 @@ export class Recorder {
 
   constructor(options: RecorderOptions) {
     this.db = options.db;
+    this.prepareOptions = { copy: takesCopy(options.db) };
     this.redis = options.redis;
     this.createConnection = options.createConnection ?? (() => this.redis.duplicate());
     this.stream = options.keys.eventStream;
@@ -406,7 +417,7 @@ export class Recorder {
    */
   private preparePart(events: RunEvent[], ids: string[], deadLetters: DeadLetter[]): PreparedEntries["parts"] {
     try {
-      return [{ events, ids, prepared: prepareEvents(events) }];
+      return [{ events, ids, prepared: prepareEvents(events, this.prepareOptions) }];
     } catch {
       const kept = { events: [] as RunEvent[], ids: [] as string[] };
       for (let start = 0; start < events.length; ) {
@@ -415,7 +426,7 @@ export class Recorder {
         while (end < events.length && ids[end] === id) end++;
         const entryEvents = events.slice(start, end);
         try {
-          prepareEvents(entryEvents);
+          prepareEvents(entryEvents, this.prepareOptions);
           kept.events.push(...entryEvents);
           kept.ids.push(...ids.slice(start, end));
         } catch (error) {
@@ -423,7 +434,7 @@ export class Recorder {
         }
         start = end;
       }
-      return [{ ...kept, prepared: prepareEvents(kept.events) }];
+      return [{ ...kept, prepared: prepareEvents(kept.events, this.prepareOptions) }];
     }
   }
 
