@@ -593,7 +593,7 @@ describe("recordEvents of a batch prepared without COPY text (as for the embedde
       expect(withoutCopy.copy).toBe(false);
       await recordEvents(database, prepareEvents(all));
       await recordEvents(otherDatabase, withoutCopy);
-      // \`updated\` is when the row was written.
+      // `created` and `updated` are (for most rows) when the row was written.
       const rowsOf = async (db: Database) => {
         const out: Record<string, unknown[]> = {};
         for (const table of TABLES) {

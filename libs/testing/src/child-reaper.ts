@@ -5,8 +5,7 @@
  * Linux does not stop a process's children when it dies. So a watchdog, detached from this process,
  * polls it once a second and SIGKILLs every child still registered once it is gone.
  */
-import type { ChildProcess } from "node:child_process";
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
