@@ -10,7 +10,9 @@
  * With `--tracing` the cluster traces every run and exports its spans to an OTLP receiver in this
  * process, as the bench's traced cluster does: the difference is what tracing costs.
  *
- *   npm run bench:cpu -- [--maps 3] [--tasks 20000] [--tracing]
+ * Like `npm run bench`, on the image's Node major unless `--node current` (image-node.ts).
+ *
+ *   npm run bench:cpu -- [--maps 3] [--tasks 20000] [--tracing] [--node image|current]
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -25,6 +27,7 @@ import {
   waitUntil,
 } from "./cluster.js";
 import { formatCount, now } from "./context.js";
+import { rerunOnImageNode } from "./image-node.js";
 import { startOtlpReceiver } from "./otlp-receiver.js";
 import { provisionServices } from "./services.js";
 
@@ -120,8 +123,15 @@ async function commandCounts(redis: Redis): Promise<Map<string, number>> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { maps: { type: "string" }, tasks: { type: "string" }, tracing: { type: "boolean" } },
+    options: {
+      maps: { type: "string" },
+      tasks: { type: "string" },
+      tracing: { type: "boolean" },
+      node: { type: "string", default: "image" },
+    },
   });
+  const rerun = await rerunOnImageNode(values.node, (line) => process.stderr.write(`${line}\n`));
+  if (rerun !== undefined) process.exit(rerun);
   const maps = Number(values.maps ?? 3);
   const tasks = Number(values.tasks ?? 20_000);
   if (!Number.isInteger(maps) || maps < 1 || !Number.isInteger(tasks) || tasks < 1)

@@ -86,6 +86,8 @@ export const SIZES: Record<Mode, Sizes> = {
   },
 };
 
+export type NodeChoice = "image" | "current";
+
 /** The whole file: `machine` and `results` as issue 7 specifies them, and how the run was made. */
 export interface BenchReport {
   machine: Machine;
@@ -99,6 +101,9 @@ export interface BenchReport {
     sizes: Sizes;
     /** Each system's set-up, as written in its rows' notes. */
     settings: Partial<Record<System, string>>;
+    /** On the image's Node major (`image_node`, from infra/Dockerfile), or on the one that started the bench (`--node current`). */
+    node?: NodeChoice;
+    image_node?: number;
     /** When W2 or W3 ran on Sluice: the traced cluster's set-up, and what its processes exported in all. */
     tracing?: { settings: string; requests: number; bytes: number };
   };
@@ -179,6 +184,10 @@ export function reportProblems(report: BenchReport): string[] {
   const machine = report.machine;
   if (!machine || !(machine.cores > 0) || !machine.node || !machine.redis || !machine.postgres) {
     problems.push(`machine is incomplete: ${JSON.stringify(machine)}`);
+  }
+  const ranOn = Number(/^v(\d+)\./.exec(machine?.node ?? "")?.[1]);
+  if (report.run?.node === "image" && ranOn !== report.run.image_node) {
+    problems.push(`ran on Node ${machine?.node}, not on the image's Node ${report.run.image_node} (infra/Dockerfile)`);
   }
   const seen = new Map<string, Result>();
   for (const row of report.results ?? []) {

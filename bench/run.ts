@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BenchError, ROOT, SLUICE_SETTINGS, type SluiceCluster, startSluiceCluster } from "./cluster.js";
 import type { BenchContext } from "./context.js";
+import { imageNodeMajor, rerunOnImageNode } from "./image-node.js";
 import { describeReceived, type OtlpReceiver, startOtlpReceiver } from "./otlp-receiver.js";
 import { PEER_SETTINGS, type PeerRun, startPeer } from "./peers.js";
 import { Progress } from "./progress.js";
@@ -24,6 +25,7 @@ import {
   type BenchReport,
   type Mode,
   mergeRounds,
+  type NodeChoice,
   PEERS,
   type Peer,
   type Result,
@@ -41,13 +43,15 @@ import { throughputPeer, throughputSluice } from "./workloads/w2-throughput.js";
 import { latencyPeer, latencySluice } from "./workloads/w3-latency.js";
 import { etlSluice } from "./workloads/w4-etl.js";
 
-const USAGE = `Usage: npm run bench -- [--quick] [--only W1,W2,W3,W4] [--systems sluice,bullmq,graphile-worker,pg-boss] [--rounds N] [--out DIR]
+const USAGE = `Usage: npm run bench -- [--quick] [--only W1,W2,W3,W4] [--systems sluice,bullmq,graphile-worker,pg-boss] [--rounds N] [--out DIR] [--node image|current]
 
   --quick     small sizes (under a minute): a smoke check, not for comparing
   --only      these workloads (memory is measured during W2 and W3)
   --systems   these systems
   --rounds    W2 in N rounds, each starting every system afresh, the systems taking turns (default 3, 1 with --quick)
-  --out       where to write the results (default bench/results, or bench/results/quick with --quick)`;
+  --out       where to write the results (default bench/results, or bench/results/quick with --quick)
+  --node      image: run everything on the Node major of infra/Dockerfile, from npm when this Node is another (default);
+              current: on the Node that runs this`;
 
 function parseList<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T[] {
   if (value === undefined) return [...allowed];
@@ -131,6 +135,7 @@ async function main(): Promise<number> {
       systems: { type: "string" },
       rounds: { type: "string" },
       out: { type: "string" },
+      node: { type: "string", default: "image" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -138,6 +143,8 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  const rerun = await rerunOnImageNode(values.node, (line) => process.stderr.write(`${line}\n`));
+  if (rerun !== undefined) return rerun;
   const mode: Mode = values.quick ? "quick" : "full";
   const runnable = parseList(values.only, RUNNABLE, "workloads");
   const sizes = { ...SIZES[mode] };
@@ -152,7 +159,7 @@ async function main(): Promise<number> {
 
   const stopServices = await provisionServices((line) => process.stderr.write(`${line}\n`));
   try {
-    return await runBench(mode, sizes, runnable, systems, outDir);
+    return await runBench(mode, sizes, runnable, systems, outDir, values.node as NodeChoice);
   } finally {
     await stopServices();
   }
@@ -164,6 +171,7 @@ async function runBench(
   runnable: Workload[],
   systems: System[],
   outDir: string,
+  node: NodeChoice,
 ): Promise<number> {
   const workloads: Workload[] = [...runnable];
   if (runnable.includes("W2") || runnable.includes("W3")) workloads.push("memory");
@@ -341,6 +349,8 @@ async function runBench(
       systems,
       sizes,
       settings,
+      node,
+      image_node: imageNodeMajor(),
       ...(tracing ? { tracing } : {}),
     },
   };
