@@ -90,12 +90,8 @@ const runText = uuidText();
  * minute would share them.
  */
 export function newRunId(): string {
-  for (let byte = 0; byte < 16; byte++) {
-    let value = randomByte();
-    if (byte === 6)
-      value = 0x40 | (value & 0x0f); // the version, 4
-    else if (byte === 8) value = 0x80 | (value & 0x3f); // the variant, binary 10
-    writeHexByte(runText, BYTE_AT[byte] as number, value);
-  }
+  for (let byte = 0; byte < 16; byte++) writeHexByte(runText, BYTE_AT[byte] as number, randomByte());
+  runText[14] = 0x34; // "4": the version
+  writeHexByte(runText, 19, 0x80 | (randomByte() & 0x3f)); // the variant (binary 10), then random bits
   return runText.toString("latin1");
 }
