@@ -4,14 +4,10 @@
  * own (only a loopback interface, where nothing listens on 6379 or 5432), so it finds no servers
  * at the defaults by itself. Where namespaces are not permitted it falls back to SLUICE_EMBEDDED=1.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { spawnSync } from "node:child_process";
 import { type EmbeddedStore, openEmbeddedStore } from "@sluice/db";
-import { stopWithThisProcess } from "@sluice/testing";
+import { type CliResult, type SluiceCommand, spawnSluice } from "@sluice/testing";
 import { expect } from "vitest";
-import { type CliResult, REPO_ROOT } from "./run-cli.js";
-
-const SLUICE_BIN = fileURLToPath(new URL("../../services/cli/bin/sluice.js", import.meta.url));
 
 function probeNetworkNamespace(): { isolated: true } | { isolated: false; why: string } {
   const probe = spawnSync("unshare", ["--net", "sh", "-c", "ip link set lo up"], { encoding: "utf8" });
@@ -32,43 +28,13 @@ export function expectedModeLine(home: string): string {
   return `Sluice embedded mode${why} runs recorded in ${home} (PGlite)`;
 }
 
-export interface RunningCli {
-  child: ChildProcess;
-  /** What the command printed so far. */
-  output(): { stdout: string; stderr: string };
-  result: Promise<CliResult>;
-}
-
-export function spawnSluiceEmbedded(args: string[], home: string): RunningCli {
+export function spawnSluiceEmbedded(args: string[], home: string): SluiceCommand {
   const env: Record<string, string | undefined> = { ...process.env, SLUICE_HOME: home, LOG_LEVEL: "warn" };
   for (const name of ["SLUICE_DATABASE_URL", "SLUICE_REDIS_URL", "SLUICE_EMBEDDED", "SLUICE_API_URL"]) delete env[name];
-  const node = [process.execPath, SLUICE_BIN, ...args];
-  const child = NETWORK.isolated
+  return NETWORK.isolated
     ? // `exec`: the node process replaces sh (and unshare before it), so child.pid is the CLI's pid.
-      spawn("unshare", ["--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sluice", ...node], {
-        cwd: REPO_ROOT,
-        env,
-        stdio: ["ignore", "pipe", "pipe"],
-      })
-    : spawn(node[0] as string, node.slice(1), {
-        cwd: REPO_ROOT,
-        env: { ...env, SLUICE_EMBEDDED: "1" },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-  stopWithThisProcess(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const result = new Promise<CliResult>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-  return { child, output: () => ({ stdout, stderr }), result };
+      spawnSluice(args, { env, wrapper: ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sluice"] })
+    : spawnSluice(args, { env: { ...env, SLUICE_EMBEDDED: "1" } });
 }
 
 export function runSluiceEmbedded(args: string[], home: string): Promise<CliResult> {
@@ -77,7 +43,7 @@ export function runSluiceEmbedded(args: string[], home: string): Promise<CliResu
 
 /** Resolves once `predicate` holds for the command's output (polling), or rejects after `timeoutMs`. */
 export async function waitForOutput(
-  cli: RunningCli,
+  cli: SluiceCommand,
   predicate: (output: { stdout: string; stderr: string }) => boolean,
   timeoutMs = 30_000,
 ): Promise<void> {

@@ -23,6 +23,13 @@ export {
   startRedisServer,
   type ThrowawayServer,
 } from "./services.js";
+export {
+  type CliResult,
+  REPO_ROOT,
+  type SluiceCommand,
+  type SluiceCommandOptions,
+  spawnSluice,
+} from "./sluice-command.js";
 export { type WaitOptions, waitFor } from "./wait-for.js";
 
 export interface TestContext {

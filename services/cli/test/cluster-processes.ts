@@ -1,13 +1,9 @@
 /** Starts `sluice server start` and `sluice worker start` as real processes on a test's own database, prefix and port. */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
 import { SluiceClient } from "@sluice/client";
-import { createTestContext, stopWithThisProcess, type TestContext, waitFor as waitUntil } from "@sluice/testing";
+import { createTestContext, spawnSluice, type TestContext, waitFor as waitUntil } from "@sluice/testing";
 import pg from "pg";
-
-const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
-const SLUICE_BIN = fileURLToPath(new URL("../bin/sluice.js", import.meta.url));
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -29,23 +25,11 @@ export interface SluiceProcess {
 }
 
 export function startSluice(args: string[], env: Record<string, string>): SluiceProcess {
-  const child = spawn(process.execPath, [SLUICE_BIN, ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  stopWithThisProcess(child);
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const command = spawnSluice(args, { env: { ...process.env, LOG_LEVEL: "warn", ...env } });
+  const { child, exited } = command;
   return {
     child,
-    output: () => output,
+    output: () => command.output().both,
     exited,
     stop: async (signal = "SIGTERM") => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

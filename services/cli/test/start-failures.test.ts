@@ -2,11 +2,9 @@
  * `sluice worker start` and `sluice server start` that cannot start: each exits with an error
  * naming the problem, rather than hang with the connections it had opened.
  */
-import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:net";
-import { createTestContext, stopWithThisProcess, type TestContext } from "@sluice/testing";
+import { createTestContext, spawnSluice, type TestContext } from "@sluice/testing";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { REPO_ROOT } from "../../../examples/test/run-cli.js";
 
 let ctx: TestContext;
 beforeEach(async () => {
@@ -15,25 +13,14 @@ beforeEach(async () => {
 afterEach(() => ctx.close());
 
 /** Runs the command; kills it (code null) if it is still running after `timeoutMs`. */
-function runWithin(args: string[], env: Record<string, string>, timeoutMs: number) {
-  return new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["services/cli/bin/sluice.js", ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, LOG_LEVEL: "warn", ...env },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    stopWithThisProcess(child);
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
+async function runWithin(args: string[], env: Record<string, string>, timeoutMs: number) {
+  const command = spawnSluice(args, { env: { ...process.env, LOG_LEVEL: "warn", ...env } });
+  const timer = setTimeout(() => command.child.kill("SIGKILL"), timeoutMs);
+  try {
+    return await command.result;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 it("a worker whose Redis user may not subscribe exits 1 naming the refusal, instead of hanging", async () => {
