@@ -1,7 +1,8 @@
 /** The connection pool and the typed drizzle handle every service uses. */
-import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import type { NodePgDatabase } from "drizzle-orm/node-postgres";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import pg from "pg";
+import { drizzlePostgres } from "./drizzle.js";
 import * as schema from "./schema.js";
 
 export type Schema = typeof schema;
@@ -40,7 +41,7 @@ export function createDatabase(url: string, options: DatabaseOptions = {}): Data
     ...(options.applicationName !== undefined ? { application_name: options.applicationName } : {}),
   });
   pool.on("error", options.onPoolError ?? (() => {}));
-  const db = drizzle({ client: pool, schema });
+  const db = drizzlePostgres({ client: pool, schema });
   let closing: Promise<void> | undefined;
   return {
     pool,

@@ -1,6 +1,7 @@
 /** Tag concurrency limits (Prefect's `concurrency-limit create TAG N`), one row per tag. */
-import { asc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
+
 import type { AnySluiceDb } from "./client.js";
+import { asc, eq, getTableColumns, inArray, sql } from "./drizzle.js";
 import { type ConcurrencyLimit, concurrencyLimits } from "./schema.js";
 
 /** Creates the tag's limit, or changes it. */

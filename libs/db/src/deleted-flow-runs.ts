@@ -4,8 +4,9 @@
  * of the run's creation, its last states and task runs. The recorder drops those, so a deleted run
  * does not come back. A tombstone is kept a day, far longer than any event waits on the stream.
  */
-import { sql } from "drizzle-orm";
+
 import type { AnySluiceDb } from "./client.js";
+import { sql } from "./drizzle.js";
 import { uuidArrayLiteral } from "./json-param.js";
 import type { SqlExecutor } from "./queryable.js";
 import { LOCK_RECORDING } from "./record-events-sql.js";

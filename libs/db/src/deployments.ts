@@ -4,8 +4,8 @@
  * always runnable by a worker of that pool.
  */
 import type { CollisionStrategy } from "@sluice/core";
-import { and, asc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import type { AnySluiceDb } from "./client.js";
+import { and, asc, eq, getTableColumns, inArray, sql } from "./drizzle.js";
 import { type WithdrawnRun, withdrawScheduledRuns } from "./flow-runs-write.js";
 import { type Deployment, type DeploymentSchedule, deploymentSchedules, deployments, flows } from "./schema.js";
 import {

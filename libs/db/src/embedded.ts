@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import type { PGlite } from "@electric-sql/pglite";
 import type { PgliteDatabase } from "drizzle-orm/pglite";
 import type { Schema } from "./client.js";
+import { pgliteDrizzle } from "./drizzle.js";
 import { MIGRATIONS_FOLDER } from "./migrate.js";
 import * as schema from "./schema.js";
 
@@ -27,11 +28,8 @@ export interface EmbeddedDatabase {
 export async function openEmbeddedDatabase(dataDir: string): Promise<EmbeddedDatabase> {
   mkdirSync(dataDir, { recursive: true });
   // Loaded only here: PGlite's WebAssembly Postgres weighs ~40 MB, which servers and workers never need.
-  const [{ PGlite }, { drizzle }, { migrate }] = await Promise.all([
-    import("@electric-sql/pglite"),
-    import("drizzle-orm/pglite"),
-    import("drizzle-orm/pglite/migrator"),
-  ]);
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { drizzle, migrate } = pgliteDrizzle();
   const client = await PGlite.create(dataDir, {
     // Postgres keeps up to 80 MB of WAL segments by default; two (32 MB) is plenty for a store on a laptop.
     startParams: [...PGlite.defaultStartParams, "-c", "min_wal_size=32MB", "-c", "max_wal_size=32MB"],

@@ -19,9 +19,10 @@ import {
   type StateType,
   shouldApplyState,
 } from "@sluice/core";
-import { and, eq, getTableColumns, inArray, type SQL, sql } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
 import type { AnySluiceDb } from "./client.js";
 import { rememberDeletedFlowRuns, waitForRecording } from "./deleted-flow-runs.js";
+import { and, eq, getTableColumns, inArray, sql } from "./drizzle.js";
 import { pgErrorCode } from "./errors.js";
 import { deleteRunChildren } from "./flows.js";
 import { textArrayLiteral, toJsonParam, uuidArrayLiteral } from "./json-param.js";

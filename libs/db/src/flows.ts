@@ -1,7 +1,8 @@
 /** Flows by name: created on first use (by the API, a deploy, or the recorder), read by id or name. */
-import { eq, sql } from "drizzle-orm";
+
 import type { AnySluiceDb } from "./client.js";
 import { rememberDeletedFlowRuns, waitForRecording } from "./deleted-flow-runs.js";
+import { eq, sql } from "./drizzle.js";
 import type { DeletedFlowRun } from "./flow-runs-write.js";
 import { uuidArrayLiteral } from "./json-param.js";
 import { type Flow, flowRunStates, flowRuns, flows, taskRunStates, taskRuns } from "./schema.js";

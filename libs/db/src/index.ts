@@ -35,6 +35,26 @@ export {
   upsertDeployment,
   type VersionedDeploymentSummary,
 } from "./deployments.js";
+/** drizzle's operators, from the one copy of drizzle Sluice loads (see drizzle.ts). */
+export {
+  and,
+  arrayContains,
+  arrayOverlaps,
+  asc,
+  desc,
+  eq,
+  getTableColumns,
+  gt,
+  gte,
+  ilike,
+  inArray,
+  isNull,
+  lt,
+  lte,
+  notInArray,
+  or,
+  sql,
+} from "./drizzle.js";
 export * from "./drop-database.js";
 export { type EmbeddedDatabase, type EmbeddedDb, openEmbeddedDatabase } from "./embedded.js";
 export {

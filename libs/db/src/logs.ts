@@ -1,6 +1,8 @@
 /** Reading run logs (used by tests and the CLI). */
-import { and, asc, eq, gte, type SQL } from "drizzle-orm";
+
+import type { SQL } from "drizzle-orm";
 import type { AnySluiceDb } from "./client.js";
+import { and, asc, eq, gte } from "./drizzle.js";
 import { type Log, logs } from "./schema.js";
 
 export interface ListLogsOptions {

@@ -1,8 +1,7 @@
 /** Brings a database to the current schema with the drizzle-kit generated migrations. */
 import { fileURLToPath } from "node:url";
-import { drizzle } from "drizzle-orm/node-postgres";
-import { migrate } from "drizzle-orm/node-postgres/migrator";
 import pg from "pg";
+import { drizzlePostgres, migratePostgres } from "./drizzle.js";
 import { ensureDatabase } from "./ensure-database.js";
 
 /** The folder of numbered SQL migrations shipped with this package. */
@@ -24,7 +23,7 @@ export async function migrateDatabase(url: string): Promise<void> {
     await client.query("SET client_min_messages = warning"); // no NOTICEs for IF NOT EXISTS
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
     try {
-      await migrate(drizzle({ client }), { migrationsFolder: MIGRATIONS_FOLDER });
+      await migratePostgres(drizzlePostgres({ client }), { migrationsFolder: MIGRATIONS_FOLDER });
     } finally {
       // Ending the session releases the lock anyway; do not let a failed unlock hide the real error.
       await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => {});

@@ -1,7 +1,7 @@
 /** Small read helpers over runs and their state history (used by tests and the CLI). */
 import { InvalidInputError } from "@sluice/core";
-import { asc, desc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import type { AnySluiceDb } from "./client.js";
+import { asc, desc, eq, getTableColumns, inArray, sql } from "./drizzle.js";
 import {
   type FlowRun,
   type FlowRunState,

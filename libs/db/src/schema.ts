@@ -7,7 +7,6 @@
  * refer to has not arrived yet.
  */
 import { COLLISION_STRATEGIES, STATE_TYPES } from "@sluice/core";
-import { sql } from "drizzle-orm";
 import {
   boolean,
   check,
@@ -18,12 +17,13 @@ import {
   json,
   pgEnum,
   pgTable,
+  sql,
   text,
   timestamp,
   unique,
   uniqueIndex,
   uuid,
-} from "drizzle-orm/pg-core";
+} from "./drizzle.js";
 
 export const stateType = pgEnum("state_type", STATE_TYPES);
 /** What a run of a deployment at its concurrency limit does: wait for a slot, or be cancelled. */

@@ -1,7 +1,8 @@
 /** Reading cached task results, and writing the ones too big to travel through the event stream. */
-import { and, eq, gt, isNull, or } from "drizzle-orm";
+
 import type pg from "pg";
 import type { AnySluiceDb } from "./client.js";
+import { and, eq, gt, isNull, or } from "./drizzle.js";
 import { storableJson } from "./json-param.js";
 import { TASK_CACHE_NEWER_WINS } from "./record-events-sql.js";
 import { type TaskCacheEntry, taskCache } from "./schema.js";

@@ -5,8 +5,8 @@
  * reading its result) expire after `ttlMs` and are swept by later writes.
  */
 import type { ResultStore } from "@sluice/core";
-import { eq, inArray, lt, sql } from "drizzle-orm";
 import type { AnySluiceDb } from "./client.js";
+import { eq, inArray, lt, sql } from "./drizzle.js";
 import { taskRunPayloads } from "./schema.js";
 
 export interface PostgresResultStoreOptions {

@@ -4,8 +4,9 @@
  * are the catalogue the API, the CLI and the UI show.
  */
 import { ConflictError } from "@sluice/core";
-import { and, asc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
 import type { AnySluiceDb } from "./client.js";
+import { and, asc, eq, inArray, sql } from "./drizzle.js";
 import { pgErrorCode } from "./errors.js";
 import { type Worker, type WorkPool, type WorkQueue, workers, workPools, workQueues } from "./schema.js";
 

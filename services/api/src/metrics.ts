@@ -5,10 +5,9 @@
  * process's own (event-loop lag, memory, CPU). Runs and their durations are counted where they
  * run: on the workers' `/metrics` (`worker start --metrics-port`).
  */
-import { type AnySluiceDb, listWorkPools, workers, workPools } from "@sluice/db";
+import { type AnySluiceDb, eq, listWorkPools, workers, workPools } from "@sluice/db";
 import { QueueStatsReader, readEventStreamLag, readLeaseUsage, redisKeys, registerQueueMetrics } from "@sluice/queue";
 import { createServiceMetrics, type Logger, type ServiceMetrics } from "@sluice/telemetry";
-import { eq } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import { isWorkerOnline } from "./serializers.js";
 

@@ -12,15 +12,22 @@
 import { randomUUID } from "node:crypto";
 import type { CollisionStrategy } from "@sluice/core";
 import {
+  and,
+  asc,
   type CreatedFlowRun,
   createDeploymentFlowRun,
   type Database,
   DeploymentChangedError,
   type DeploymentWithSchedules,
+  eq,
   flowRuns,
   getFlowRuns,
+  gt,
+  inArray,
   listScheduledDeployments,
+  lt,
   setFlowRunState,
+  sql,
   type VersionedDeploymentSummary,
   type WithdrawnRun,
 } from "@sluice/db";
@@ -33,7 +40,6 @@ import {
   redisKeys,
 } from "@sluice/queue";
 import type { Logger } from "@sluice/telemetry";
-import { and, asc, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import { LeaderLock } from "./leader-lock.js";
 import { dueTimes, type Schedule } from "./schedule-times.js";

@@ -4,8 +4,10 @@
  */
 import {
   type AnySluiceDb,
+  asc,
   type DeploymentWithSchedules,
   deployments,
+  desc,
   type Flow,
   type FlowRun,
   flowRuns,
@@ -13,10 +15,11 @@ import {
   getDeployments,
   type Log,
   logs,
+  sql,
   type TaskRun,
   taskRuns,
 } from "@sluice/db";
-import { asc, desc, type SQL, sql } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
 import { MAX_LIMIT } from "../schemas/common.js";
 import type {
   DEPLOYMENT_SORTS,

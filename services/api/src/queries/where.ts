@@ -3,23 +3,28 @@
  * table; criteria on a related resource become `IN (subquery)` through the relation (a flow run's
  * flow, deployment, task runs, work pool), as Prefect's server does.
  */
-import { deployments, flowRuns, flows, logs, taskRuns, workPools, workQueues } from "@sluice/db";
 import {
   and,
   arrayContains,
   arrayOverlaps,
-  type Column,
+  deployments,
   eq,
+  flowRuns,
+  flows,
   gte,
   ilike,
   inArray,
   isNull,
+  logs,
   lte,
   notInArray,
   or,
-  type SQL,
   sql,
-} from "drizzle-orm";
+  taskRuns,
+  workPools,
+  workQueues,
+} from "@sluice/db";
+import type { Column, SQL } from "drizzle-orm";
 import type { PgTable } from "drizzle-orm/pg-core";
 import type {
   DeploymentFilter,

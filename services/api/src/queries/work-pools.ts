@@ -1,6 +1,14 @@
 /** What work pool responses need beyond the pool rows: their default queue and whether a worker is online. */
-import { type AnySluiceDb, DEFAULT_WORK_QUEUE_NAME, type WorkPool, workers, workQueues } from "@sluice/db";
-import { and, eq, inArray } from "drizzle-orm";
+import {
+  type AnySluiceDb,
+  and,
+  DEFAULT_WORK_QUEUE_NAME,
+  eq,
+  inArray,
+  type WorkPool,
+  workers,
+  workQueues,
+} from "@sluice/db";
 import { isWorkerOnline, type WorkPoolExtras } from "../serializers.js";
 
 export async function workPoolExtras(

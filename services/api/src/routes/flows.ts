@@ -1,6 +1,5 @@
 /** /api/flows: create-or-get by name, read by id or name, filter, count, update tags, delete. */
-import { deleteFlow, ensureFlow, flows, getFlow, getFlowByName } from "@sluice/db";
-import { eq, sql } from "drizzle-orm";
+import { deleteFlow, ensureFlow, eq, flows, getFlow, getFlowByName, sql } from "@sluice/db";
 import { z } from "zod";
 import type { ApiContext, ZodApp } from "../context.js";
 import { notFound } from "../http/errors.js";

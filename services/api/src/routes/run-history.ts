@@ -4,8 +4,7 @@
  * Completed state, the error of a Failed one) and `POST /flow_runs/history`: flow runs counted per
  * time bucket and state, computed in Postgres so a chart costs one query whatever the run count.
  */
-import { flowRuns, getFlowRunStates, getTaskRunStates } from "@sluice/db";
-import { and, gte, lt, sql } from "drizzle-orm";
+import { and, flowRuns, getFlowRunStates, getTaskRunStates, gte, lt, sql } from "@sluice/db";
 import { z } from "zod";
 import type { ApiContext, ZodApp } from "../context.js";
 import { HttpError } from "../http/errors.js";
